@@ -1,0 +1,35 @@
+# Every target sets itself up: it creates .venv and installs the pinned environment
+# (constraints.txt) the first time, and again whenever pyproject.toml or the pins change.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: help lab test lint demo clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(INSTALLED): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+lab: $(INSTALLED)  ## open JupyterLab on the notebooks
+	$(BIN)/jupyter lab notebooks/
+
+lint: $(INSTALLED)  ## ruff lint + format check, and notebooks stripped of outputs
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/nbstripout --verify notebooks/*.ipynb
+
+test: lint  ## lint, unit tests, and every notebook under nbval (smoke mode)
+	WORKBENCH_SMOKE=1 $(BIN)/python -m pytest --nbval-lax tests notebooks
+
+demo: $(INSTALLED)  ## train on the embedded reviews, evaluate, predict; artifact in runs/demo
+	$(BIN)/workbench train --data data/reviews/train.csv --out runs/demo
+	$(BIN)/workbench evaluate --model runs/demo --data data/reviews/test.csv --json runs/demo-test-metrics.json
+	$(BIN)/workbench predict --model runs/demo "Not bad at all, I'd go back." "Great cast, but a dull plot."
+
+clean:  ## remove the environment and run outputs
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache

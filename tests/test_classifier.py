@@ -1,0 +1,460 @@
+"""Tests for workbench.classifier: the scikit-learn contract, inputs, and the artifact."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+from sklearn.base import clone
+
+import workbench
+from workbench import TextClassifier
+from workbench.classifier import ARTIFACT_FORMAT
+from workbench.errors import InputError
+
+ARTIFACT_FILES = ["config.json", "metrics.json", "model.safetensors", "tokenizer.json"]
+VARIED_TEXTS = [
+    "great",
+    "the food was really awful and the staff was dull",
+    "lovely",
+    " ".join(["the movie was quite a plot and"] * 10) + " superb",  # past max_length
+    "bad bad bad",
+    "this service was excellent",
+    "a",
+    "unknown words only here",
+]
+
+
+@pytest.fixture
+def artifact_copy(artifact_dir, tmp_path):
+    """A private copy of the shared artifact that a test may damage."""
+    return shutil.copytree(artifact_dir, tmp_path / "model")
+
+
+def quick_fit(texts, labels, tiny_model_config, tiny_train_config, **fit_kwargs):
+    clf = TextClassifier(tiny_model_config(), tiny_train_config(num_epochs=1, max_steps=2))
+    return clf.fit(texts, labels, progress=False, **fit_kwargs)
+
+
+# ------------------------------------------------------------------ fit and predict
+def test_fit_returns_self(corpus, tiny_model_config, tiny_train_config):
+    clf = TextClassifier(tiny_model_config(), tiny_train_config(num_epochs=1, max_steps=1))
+    assert clf.fit(*corpus, val_size=0, progress=False) is clf
+    assert clf.history_.steps == 1
+
+
+def test_constructor_stores_parameters_only(tiny_model_config):
+    config = tiny_model_config()
+    clf = TextClassifier(model_config=config)
+    assert clf.model_config is config
+    assert clf.train_config is None and clf.tokenizer_config is None
+    assert not any(name.endswith("_") for name in vars(clf))
+
+
+def test_classes_are_sorted(trained_clf, corpus):
+    assert corpus[1][0] == "positive"  # first seen label is not the first in sort order
+    assert trained_clf.classes_.tolist() == ["negative", "positive"]
+
+
+def test_trained_fixture_learned_the_task(trained_clf, heldout):
+    texts, labels = heldout
+    accuracy = float(np.mean(trained_clf.predict(texts) == np.array(labels)))
+    assert accuracy >= 0.9
+
+
+def test_predict_proba_contract(trained_clf, heldout):
+    texts = heldout[0][:20]
+    proba = trained_clf.predict_proba(texts)
+
+    assert isinstance(proba, np.ndarray)
+    assert proba.shape == (20, 2)
+    assert np.issubdtype(proba.dtype, np.floating)
+    assert np.all((proba >= 0) & (proba <= 1))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-9)
+    # Columns follow classes_: the positive column is high on a positive text.
+    positive = list(trained_clf.classes_).index("positive")
+    assert trained_clf.predict_proba(["excellent wonderful"])[0, positive] > 0.5
+    assert trained_clf.predict_proba(["awful horrible"])[0, positive] < 0.5
+
+
+def test_predict_proba_accepts_lists_and_numpy_arrays_alike(trained_clf):
+    from_list = trained_clf.predict_proba(VARIED_TEXTS)
+    from_str_array = trained_clf.predict_proba(np.array(VARIED_TEXTS))
+    from_object_array = trained_clf.predict_proba(np.array(VARIED_TEXTS, dtype=object))
+    from_tuple = trained_clf.predict_proba(tuple(VARIED_TEXTS))
+
+    assert np.array_equal(from_list, from_str_array)
+    assert np.array_equal(from_list, from_object_array)
+    assert np.array_equal(from_list, from_tuple)
+
+
+def test_batching_does_not_change_results(trained_clf):
+    whole = trained_clf.predict_proba(VARIED_TEXTS, batch_size=256)
+    one_by_one = trained_clf.predict_proba(VARIED_TEXTS, batch_size=1)
+    in_threes = trained_clf.predict_proba(VARIED_TEXTS, batch_size=3)
+
+    np.testing.assert_allclose(one_by_one, whole, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(in_threes, whole, rtol=0, atol=1e-6)
+
+
+def test_order_is_preserved_for_texts_of_varied_lengths(trained_clf):
+    together = trained_clf.predict_proba(VARIED_TEXTS)
+    alone = np.vstack([trained_clf.predict_proba([text]) for text in VARIED_TEXTS])
+    reversed_ = trained_clf.predict_proba(VARIED_TEXTS[::-1])
+
+    # The texts get distinct probabilities, so a shuffled row would be noticed.
+    assert len({round(p, 6) for p in together[:, 0]}) == len(VARIED_TEXTS)
+    np.testing.assert_allclose(together, alone, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(reversed_[::-1], together, rtol=0, atol=1e-6)
+
+
+def test_predict_proba_of_no_texts_is_empty(trained_clf):
+    assert trained_clf.predict_proba([]).shape == (0, 2)
+
+
+def test_predict_returns_labels_from_classes(trained_clf, heldout):
+    texts = heldout[0][:10]
+    predicted = trained_clf.predict(texts)
+    proba = trained_clf.predict_proba(texts)
+
+    assert predicted.shape == (10,)
+    assert set(predicted.tolist()) <= set(trained_clf.classes_.tolist())
+    assert predicted.tolist() == trained_clf.classes_[proba.argmax(axis=1)].tolist()
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba"])
+def test_a_single_string_raises_input_error(trained_clf, method):
+    with pytest.raises(InputError, match=r"wrap it: \[text\]"):
+        getattr(trained_clf, method)("a great movie")
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [["fine", None], ["fine", 3], ["fine", b"bytes"], [1.5]],
+    ids=["none", "int", "bytes", "float"],
+)
+def test_non_string_items_raise_input_error(trained_clf, texts):
+    with pytest.raises(InputError, match="must all be strings"):
+        trained_clf.predict_proba(texts)
+
+
+def test_two_dimensional_input_raises_input_error(trained_clf):
+    with pytest.raises(InputError, match="one-dimensional"):
+        trained_clf.predict_proba(np.array([["good", "bad"], ["bad", "good"]]))
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        "predict",
+        "predict_proba",
+        "predict_logits",
+    ],
+)
+def test_unfitted_classifier_raises_input_error(method):
+    with pytest.raises(InputError, match="not trained yet"):
+        getattr(TextClassifier(), method)(["good"])
+
+
+def test_unfitted_save_raises_input_error(tmp_path):
+    with pytest.raises(InputError, match="not trained yet"):
+        TextClassifier().save(tmp_path / "model")
+    assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------ labels
+def test_integer_labels_round_trip_as_ints(
+    make_corpus, tiny_model_config, tiny_train_config, tmp_path
+):
+    texts, labels = make_corpus(48, seed=5, labels=(1, 0))
+    clf = quick_fit(texts, np.array(labels), tiny_model_config, tiny_train_config)
+
+    assert clf.classes_.tolist() == [0, 1]
+    assert all(type(c) is int for c in clf.classes_.tolist())
+    loaded = TextClassifier.load(clf.save(tmp_path / "ints"))
+    assert json.loads((tmp_path / "ints" / "config.json").read_text())["labels"] == [0, 1]
+    assert np.issubdtype(loaded.classes_.dtype, np.integer)
+    assert loaded.classes_.tolist() == [0, 1]
+    predicted = loaded.predict(texts[:6])
+    assert np.issubdtype(predicted.dtype, np.integer)
+    assert predicted.tolist() == clf.predict(texts[:6]).tolist()
+
+
+def test_string_labels_round_trip_as_strings(trained_clf, artifact_dir):
+    loaded = TextClassifier.load(artifact_dir)
+    assert loaded.classes_.tolist() == ["negative", "positive"]
+    assert all(type(c) is str for c in loaded.classes_.tolist())
+    assert loaded.predict(VARIED_TEXTS).tolist() == trained_clf.predict(VARIED_TEXTS).tolist()
+
+
+def test_validation_labels_unseen_in_training_raise_input_error(
+    corpus, tiny_model_config, tiny_train_config
+):
+    validation = (["good movie", "bad movie", "so so"], ["positive", "negative", "neutral"])
+    with pytest.raises(InputError, match="neutral"):
+        quick_fit(*corpus, tiny_model_config, tiny_train_config, validation=validation)
+
+
+@pytest.mark.parametrize(
+    ("texts", "labels", "message"),
+    [
+        ([], [], "no data rows"),
+        (["good", "  ", "bad"], ["positive", "negative", "negative"], "empty or whitespace"),
+        (["good", "great", "fine"], ["positive"] * 3, "at least two classes"),
+        (["good", "bad", "fine"], ["positive", "negative"], "3 texts but 2 labels"),
+        (["good", 7, "bad"], ["positive", "negative", "negative"], "must all be strings"),
+        ("good bad", ["positive", "negative"], "not one string"),
+        (["good", "bad", "fine"], ["positive", None, "negative"], "missing label"),
+    ],
+    ids=["empty", "blank-text", "single-class", "length-mismatch", "non-string", "str", "none"],
+)
+def test_bad_fit_input_raises_input_error(
+    texts, labels, message, tiny_model_config, tiny_train_config
+):
+    clf = TextClassifier(tiny_model_config(), tiny_train_config(num_epochs=1, max_steps=1))
+    with pytest.raises(InputError, match=message):
+        clf.fit(texts, labels, val_size=0, progress=False)
+    assert not hasattr(clf, "model_")
+
+
+def test_mixed_label_types_raise_input_error(tiny_model_config, tiny_train_config):
+    texts = ["good film", "bad film", "great film", "awful film"] * 3
+    labels = [1, "negative", 1, "negative"] * 3
+    clf = TextClassifier(tiny_model_config(), tiny_train_config(num_epochs=1, max_steps=1))
+    with pytest.raises(InputError):
+        clf.fit(texts, labels, val_size=0, progress=False)
+
+
+# ------------------------------------------------------------------ reproducibility
+def test_same_seed_gives_identical_classifiers(corpus, tiny_model_config, tiny_train_config):
+    def fit_once():
+        clf = TextClassifier(
+            tiny_model_config(dropout=0.1), tiny_train_config(num_epochs=1, max_steps=3)
+        )
+        return clf.fit(*corpus, progress=False)
+
+    first, second = fit_once(), fit_once()
+    first_state, second_state = first.model_.state_dict(), second.model_.state_dict()
+    assert all(torch.equal(first_state[k], second_state[k]) for k in first_state)
+    assert np.array_equal(first.predict_proba(VARIED_TEXTS), second.predict_proba(VARIED_TEXTS))
+
+
+# ------------------------------------------------------------------ scikit-learn
+def test_sklearn_clone_gives_an_unfitted_copy_with_the_same_parameters(trained_clf):
+    copy = clone(trained_clf)
+
+    assert type(copy) is TextClassifier
+    assert copy is not trained_clf
+    assert copy.get_params() == trained_clf.get_params()
+    assert copy.model_config is not trained_clf.model_config
+    assert not hasattr(copy, "model_") and not hasattr(copy, "classes_")
+    with pytest.raises(InputError, match="not trained yet"):
+        copy.predict_proba(["good"])
+
+
+def test_score_returns_accuracy(trained_clf, heldout):
+    texts, labels = heldout
+    expected = float(np.mean(trained_clf.predict(texts) == np.array(labels)))
+    flipped = ["negative" if y == "positive" else "positive" for y in labels]
+
+    assert trained_clf.score(texts, labels) == pytest.approx(expected)
+    assert trained_clf.score(texts, flipped) == pytest.approx(1 - expected)
+
+
+# ------------------------------------------------------------------ artifact
+def test_save_load_round_trip_gives_identical_probabilities(trained_clf, artifact_dir):
+    loaded = TextClassifier.load(artifact_dir)
+
+    assert np.array_equal(
+        loaded.predict_proba(VARIED_TEXTS), trained_clf.predict_proba(VARIED_TEXTS)
+    )
+    assert loaded.classes_.tolist() == trained_clf.classes_.tolist()
+    assert loaded.model_config == trained_clf.model_.config
+    assert loaded.train_config == trained_clf.train_config
+    assert loaded.history_.epochs == trained_clf.history_.epochs
+    assert loaded.history_.best_epoch == trained_clf.history_.best_epoch
+
+
+def test_artifact_holds_exactly_the_documented_files(artifact_dir):
+    assert sorted(p.name for p in artifact_dir.iterdir()) == ARTIFACT_FILES
+
+
+def test_artifact_contains_no_pickle(artifact_dir):
+    for path in artifact_dir.rglob("*"):
+        assert path.is_file(), f"unexpected folder {path}"
+        assert path.suffix not in {".pkl", ".pickle", ".pt", ".pth", ".bin", ".joblib"}, path
+        head = path.read_bytes()[:4]
+        assert head[:1] != b"\x80" or head[1:2] not in {b"\x02", b"\x03", b"\x04", b"\x05"}, path
+        assert not head.startswith(b"PK"), f"{path} is a zip archive (torch.save format)"
+    for name in ("config.json", "metrics.json", "tokenizer.json"):
+        json.loads((artifact_dir / name).read_text(encoding="utf-8"))
+
+
+def test_artifact_weights_are_safetensors(trained_clf, artifact_dir):
+    weights = load_file(artifact_dir / "model.safetensors")
+    state = trained_clf.model_.state_dict()
+    assert set(weights) == set(state)
+    for name, tensor in state.items():
+        assert torch.equal(weights[name], tensor), name
+
+
+def test_config_json_records_labels_version_and_format(trained_clf, artifact_dir):
+    config = json.loads((artifact_dir / "config.json").read_text(encoding="utf-8"))
+
+    assert config["labels"] == ["negative", "positive"]
+    assert config["workbench_version"] == workbench.__version__
+    assert config["artifact_format"] == ARTIFACT_FORMAT == 1
+    assert config["model"]["d_model"] == 32
+    assert config["model"]["num_labels"] == 2
+    assert config["model"]["vocab_size"] == trained_clf.tokenizer_.vocab_size
+    assert config["training"]["num_epochs"] == 6
+    metrics = json.loads((artifact_dir / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["history"]["steps"] == trained_clf.history_.steps
+
+
+def test_save_replaces_an_existing_artifact_atomically(trained_clf, artifact_copy):
+    stale = artifact_copy / "stale.txt"
+    stale.write_text("from an older save")
+    original_proba = trained_clf.predict_proba(VARIED_TEXTS)
+
+    returned = trained_clf.save(artifact_copy)
+
+    assert returned == artifact_copy
+    assert sorted(p.name for p in artifact_copy.iterdir()) == ARTIFACT_FILES
+    # Nothing left beside it: no staging or retired directories.
+    assert [p.name for p in artifact_copy.parent.iterdir()] == ["model"]
+    loaded = TextClassifier.load(artifact_copy)
+    assert np.array_equal(loaded.predict_proba(VARIED_TEXTS), original_proba)
+
+
+def test_save_into_a_new_nested_directory(trained_clf, tmp_path):
+    target = tmp_path / "a" / "b" / "model"
+    trained_clf.save(target)
+    assert sorted(p.name for p in target.iterdir()) == ARTIFACT_FILES
+    assert [p.name for p in target.parent.iterdir()] == ["model"]
+
+
+def test_save_into_an_empty_existing_directory(trained_clf, tmp_path):
+    target = tmp_path / "model"
+    target.mkdir()
+    trained_clf.save(target)
+    assert sorted(p.name for p in target.iterdir()) == ARTIFACT_FILES
+
+
+def test_save_refuses_a_non_empty_non_artifact_directory(trained_clf, tmp_path):
+    target = tmp_path / "notes"
+    target.mkdir()
+    (target / "thesis.txt").write_text("precious")
+
+    with pytest.raises(InputError, match="not a workbench artifact"):
+        trained_clf.save(target)
+    assert [p.name for p in target.iterdir()] == ["thesis.txt"]
+    assert (target / "thesis.txt").read_text() == "precious"
+    assert [p.name for p in tmp_path.iterdir()] == ["notes"]
+
+
+def test_save_onto_an_existing_file_raises_input_error(trained_clf, tmp_path):
+    target = tmp_path / "model"
+    target.write_text("not a directory")
+    with pytest.raises(InputError):
+        trained_clf.save(target)
+
+
+def test_load_missing_directory_raises_input_error(tmp_path):
+    with pytest.raises(InputError, match="artifact directory not found") as info:
+        TextClassifier.load(tmp_path / "nowhere")
+    assert "nowhere" in str(info.value)
+
+
+@pytest.mark.parametrize("missing", ["config.json", "model.safetensors", "tokenizer.json"])
+def test_load_with_a_missing_file_raises_input_error(artifact_copy, missing):
+    (artifact_copy / missing).unlink()
+    with pytest.raises(InputError, match=f"missing {missing}") as info:
+        TextClassifier.load(artifact_copy)
+    assert str(artifact_copy) in str(info.value)
+    assert "save the model again" in str(info.value)
+
+
+@pytest.mark.parametrize("content", ["{not json", "", "[1, 2]"], ids=["syntax", "empty", "list"])
+def test_load_corrupt_config_json_raises_input_error(artifact_copy, content):
+    (artifact_copy / "config.json").write_text(content)
+    with pytest.raises(InputError, match="config.json") as info:
+        TextClassifier.load(artifact_copy)
+    assert "save the model again" in str(info.value)
+
+
+def test_load_config_json_without_model_entry_raises_input_error(artifact_copy):
+    path = artifact_copy / "config.json"
+    config = json.loads(path.read_text())
+    del config["model"]
+    path.write_text(json.dumps(config))
+    with pytest.raises(InputError, match="config.json: missing or malformed entry 'model'"):
+        TextClassifier.load(artifact_copy)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
+def test_load_corrupt_weights_raises_input_error(artifact_copy, damage):
+    path = artifact_copy / "model.safetensors"
+    data = path.read_bytes()
+    replacement = {
+        "truncate": data[: len(data) // 2],
+        "garbage": b"\x00\x01not safetensors at all" * 50,
+        "empty": b"",
+    }[damage]
+    path.write_bytes(replacement)
+    with pytest.raises(InputError, match="model.safetensors: corrupt") as info:
+        TextClassifier.load(artifact_copy)
+    assert str(artifact_copy) in str(info.value)
+
+
+def test_load_weights_of_another_shape_raises_input_error(artifact_copy, tmp_path):
+    path = artifact_copy / "config.json"
+    config = json.loads(path.read_text())
+    config["model"]["d_ff"] = 128  # the saved MLP weights are 64 wide
+    path.write_text(json.dumps(config))
+    with pytest.raises(InputError, match="does not match config.json"):
+        TextClassifier.load(artifact_copy)
+
+
+def test_load_corrupt_tokenizer_raises_input_error(artifact_copy):
+    (artifact_copy / "tokenizer.json").write_text("{broken")
+    with pytest.raises(InputError, match="tokenizer.json"):
+        TextClassifier.load(artifact_copy)
+
+
+@pytest.mark.parametrize("written", [99, ARTIFACT_FORMAT + 1, None, "1"])
+def test_load_unknown_artifact_format_raises_input_error(artifact_copy, written):
+    path = artifact_copy / "config.json"
+    config = json.loads(path.read_text())
+    if written is None:
+        del config["artifact_format"]
+    else:
+        config["artifact_format"] = written
+    path.write_text(json.dumps(config))
+
+    with pytest.raises(InputError, match="Upgrade workbench or retrain") as info:
+        TextClassifier.load(artifact_copy)
+    assert str(artifact_copy) in str(info.value)
+    assert f"format {written!r}" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "history",
+    [{"steps": 3, "from_a_newer_version": 1}, [1, 2]],
+    ids=["unknown-field", "not-an-object"],
+)
+def test_load_malformed_metrics_json_raises_input_error(artifact_copy, history):
+    (artifact_copy / "metrics.json").write_text(json.dumps({"history": history}))
+    with pytest.raises(InputError, match="metrics.json"):
+        TextClassifier.load(artifact_copy)
+
+
+def test_load_never_needs_more_than_the_artifact(artifact_dir, tmp_path):
+    moved = shutil.copytree(artifact_dir, tmp_path / "elsewhere" / "renamed")
+    loaded = TextClassifier.load(str(moved))
+    assert loaded.predict_proba(["good"]).shape == (1, 2)
+    assert loaded.device_ == torch.device("cpu")

@@ -1,0 +1,301 @@
+"""``TextClassifier``: the scikit-learn-style face of tokenizer + transformer + fit loop.
+
+``TextClassifier(...)`` stores settings only; ``fit`` learns the tokenizer, the model and
+``classes_``; ``predict_proba`` takes a list or NumPy array of strings and returns an
+``(n, k)`` array whose columns follow ``classes_``. ``save``/``load`` use an artifact
+directory with no pickle in it (see :func:`TextClassifier.save`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from workbench.batching import TokenizedDataset, pad_batch
+from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
+from workbench.data import LabeledTexts, stratified_split, validate_labeled
+from workbench.errors import InputError
+from workbench.model import TransformerClassifier
+from workbench.tokenizer import WordTokenizer
+from workbench.train import Callback, History, fit, resolve_device, set_seed
+from workbench.version import __version__
+
+ARTIFACT_FORMAT = 1
+_FILES = ("config.json", "model.safetensors", "tokenizer.json", "metrics.json")
+
+
+def as_text_list(texts: Any, what: str = "texts") -> list[str]:
+    """Accept a list, tuple or 1-D NumPy array of strings (SHAP passes arrays, LIME lists)."""
+    if isinstance(texts, str):
+        raise InputError(f"{what} must be a list of strings, not one string; wrap it: [text]")
+    array = np.asarray(texts, dtype=object)
+    if array.ndim != 1:
+        raise InputError(f"{what} must be one-dimensional, got shape {array.shape}")
+    bad = [i for i, t in enumerate(array) if not isinstance(t, str)]
+    if bad:
+        raise InputError(
+            f"{what} must all be strings; item {bad[0]} is {type(array[bad[0]]).__name__}"
+            f" ({len(bad)} non-string item(s) in all)"
+        )
+    return [str(t) for t in array]
+
+
+class TextClassifier(ClassifierMixin, BaseEstimator):
+    """A from-scratch transformer text classifier with the scikit-learn estimator API.
+
+    Args:
+        model_config: architecture (vocabulary size and label count are filled in by fit).
+        train_config: optimiser, schedule, early stopping, seed and device.
+        tokenizer_config: lower-casing, punctuation splitting, minimum word frequency.
+
+    Example:
+        >>> clf = TextClassifier(train_config=TrainConfig(num_epochs=3)).fit(texts, labels)
+        >>> clf.predict_proba(["not bad at all"])  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model_config: ModelConfig | None = None,
+        train_config: TrainConfig | None = None,
+        tokenizer_config: TokenizerConfig | None = None,
+    ) -> None:
+        self.model_config = model_config
+        self.train_config = train_config
+        self.tokenizer_config = tokenizer_config
+
+    # ----------------------------------------------------------------- training
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: Sequence,
+        *,
+        validation: tuple[Sequence[str], Sequence] | None = None,
+        val_size: float = 0.1,
+        callbacks: Sequence[Callback] = (),
+        stop_event: threading.Event | None = None,
+        checkpoint_dir: str | os.PathLike | None = None,
+        progress: bool = True,
+    ) -> TextClassifier:
+        """Learn the vocabulary, build the model and train it; returns ``self``.
+
+        Args:
+            texts, labels: training examples; labels may be strings or integers.
+            validation: ``(texts, labels)`` for early stopping and the best checkpoint.
+                Without it, ``val_size`` of the training data is held out (stratified);
+                ``val_size=0`` trains on everything and keeps the last weights.
+            callbacks, stop_event, checkpoint_dir, progress: passed to :func:`workbench.train.fit`.
+        """
+        train = LabeledTexts(as_text_list(texts), _plain_labels(labels), source="training data")
+        validate_labeled(train)
+        train_config = self.train_config or TrainConfig()
+        if validation is not None:
+            val = LabeledTexts(
+                as_text_list(validation[0], "validation texts"),
+                _plain_labels(validation[1]),
+                source="validation data",
+            )
+            validate_labeled(val)
+        elif val_size > 0:
+            train, val, _ = stratified_split(train, val_size=val_size, seed=train_config.seed)
+        else:
+            val = None
+        self.classes_ = np.array(sorted(set(train.labels)))
+        index = {label: i for i, label in enumerate(self.classes_.tolist())}
+        if val is not None:
+            unseen = sorted(set(val.labels) - set(index), key=str)
+            if unseen:
+                raise InputError(
+                    f"validation labels {unseen} never occur in the training data "
+                    f"(training labels: {list(index)}); fix the labels or the split"
+                )
+
+        self.tokenizer_ = WordTokenizer.train(train.texts, self.tokenizer_config)
+        set_seed(train_config.seed)  # before the model exists: its initial weights use it
+        model_config = ModelConfig.from_dict(
+            {
+                **(self.model_config or ModelConfig()).to_dict(),
+                "vocab_size": self.tokenizer_.vocab_size,
+                "num_labels": len(self.classes_),
+                "pad_token_id": self.tokenizer_.pad_id,
+            }
+        )
+        self.model_ = TransformerClassifier(model_config)
+
+        def encode(data: LabeledTexts) -> TokenizedDataset:
+            encodings = self.tokenizer_.encode_batch(data.texts, model_config.max_length)
+            return TokenizedDataset([e.ids for e in encodings], [index[y] for y in data.labels])
+
+        self.history_: History = fit(
+            self.model_,
+            encode(train),
+            encode(val) if val is not None else None,
+            train_config,
+            pad_id=self.tokenizer_.pad_id,
+            callbacks=callbacks,
+            stop_event=stop_event,
+            checkpoint_dir=checkpoint_dir,
+            progress=progress,
+        )
+        self.device_ = torch.device(self.history_.device)
+        return self
+
+    # ---------------------------------------------------------------- inference
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise InputError("this TextClassifier is not trained yet: call fit() or load()")
+
+    @torch.inference_mode()
+    def predict_logits(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        """Raw scores ``(n, k)``; texts are length-sorted into batches, results unsorted."""
+        self._check_fitted()
+        texts = as_text_list(texts)
+        encodings = self.tokenizer_.encode_batch(texts, self.model_.config.max_length)
+        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+        logits = np.empty((len(texts), len(self.classes_)), dtype=np.float64)
+        self.model_.eval()
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            input_ids, mask = pad_batch([encodings[i].ids for i in rows], self.tokenizer_.pad_id)
+            out = self.model_(input_ids.to(self.device_), mask.to(self.device_))
+            logits[rows] = out.logits.double().cpu().numpy()
+        return logits
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        """Class probabilities ``(n, k)``, columns in ``classes_`` order, rows summing to 1."""
+        logits = self.predict_logits(texts, batch_size)
+        logits -= logits.max(axis=1, keepdims=True)  # stable softmax in float64
+        proba = np.exp(logits)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        """The most probable label of each text, as found in ``classes_``."""
+        self._check_fitted()
+        return self.classes_[self.predict_proba(texts, batch_size).argmax(axis=1)]
+
+    # ---------------------------------------------------------------- artifacts
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write the artifact directory atomically and return its path.
+
+        Contents: ``model.safetensors`` (weights), ``config.json`` (model, training and
+        tokenizer settings, label names, library version, artifact format),
+        ``tokenizer.json`` and ``metrics.json`` (training history). No pickle anywhere, so
+        loading never executes code from the artifact. An existing artifact at the same
+        path is replaced only once the new one is completely written.
+        """
+        self._check_fitted()
+        target = Path(directory)
+        if target.exists() and not target.is_dir():
+            raise InputError(f"{target} is a file; give a directory path for the artifact")
+        if target.exists() and not (target / "config.json").is_file() and any(target.iterdir()):
+            raise InputError(
+                f"{target} exists and is not a workbench artifact; refusing to overwrite it. "
+                "Choose an empty or new directory"
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+        try:
+            staging.chmod(0o755)  # mkdtemp makes it private; an artifact is meant to be shared
+            state = {k: v.detach().cpu().contiguous() for k, v in self.model_.state_dict().items()}
+            save_file(state, staging / "model.safetensors", metadata={"format": "pt"})
+            self.tokenizer_.save(staging / "tokenizer.json")
+            config = {
+                "artifact_format": ARTIFACT_FORMAT,
+                "workbench_version": __version__,
+                "labels": self.classes_.tolist(),
+                "model": self.model_.config.to_dict(),
+                "training": (self.train_config or TrainConfig()).to_dict(),
+                "tokenizer": (self.tokenizer_config or TokenizerConfig()).to_dict(),
+            }
+            _write_json(staging / "config.json", config)
+            _write_json(staging / "metrics.json", {"history": self.history_.to_dict()})
+            if target.exists():
+                retired = target.with_name(f".{target.name}.old-{os.getpid()}")
+                os.replace(target, retired)
+                os.replace(staging, target)
+                shutil.rmtree(retired)
+            else:
+                os.replace(staging, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return target
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike, device: str = "cpu") -> TextClassifier:
+        """Rebuild a classifier from :meth:`save`'s directory; gives identical probabilities."""
+        path = Path(directory)
+        if not path.is_dir():
+            raise InputError(f"{path}: artifact directory not found; check the --model path")
+        missing = [name for name in _FILES if not (path / name).is_file()]
+        if missing:
+            raise InputError(
+                f"{path}: not a complete workbench artifact (missing {', '.join(missing)}); "
+                "save the model again with TextClassifier.save or `workbench train --out`"
+            )
+        config = _read_json(path / "config.json")
+        written = config.get("artifact_format")
+        if not isinstance(written, int) or written > ARTIFACT_FORMAT:
+            raise InputError(
+                f"{path}: written by workbench {config.get('workbench_version', '?')} in artifact "
+                f"format {written!r}; this workbench {__version__} reads format {ARTIFACT_FORMAT} "
+                "at most. Upgrade workbench or retrain the model"
+            )
+        try:
+            model_config = ModelConfig.from_dict(config["model"])
+            clf = cls(
+                model_config=model_config,
+                train_config=TrainConfig.from_dict(config["training"]),
+                tokenizer_config=TokenizerConfig.from_dict(config["tokenizer"]),
+            )
+            labels = config["labels"]
+        except (KeyError, TypeError) as exc:
+            raise InputError(f"{path}/config.json: missing or malformed entry {exc}") from exc
+        clf.classes_ = np.array(labels)
+        clf.tokenizer_ = WordTokenizer.load(path / "tokenizer.json")
+        clf.model_ = TransformerClassifier(model_config)
+        try:
+            clf.model_.load_state_dict(load_file(path / "model.safetensors"))
+        except (SafetensorError, RuntimeError, OSError) as exc:
+            raise InputError(
+                f"{path}/model.safetensors: corrupt or does not match config.json ({exc})"
+            ) from exc
+        clf.device_ = resolve_device(device)
+        clf.model_.to(clf.device_).eval()
+        history = _read_json(path / "metrics.json").get("history", {})
+        try:
+            clf.history_ = History(**history)
+        except TypeError as exc:
+            raise InputError(
+                f"{path}/metrics.json: malformed training history ({exc}); save the model again"
+            ) from exc
+        return clf
+
+
+def _plain_labels(labels: Sequence) -> list:
+    """NumPy scalars become Python ints/strings, so labels survive a JSON round trip."""
+    return [label.item() if isinstance(label, np.generic) else label for label in labels]
+
+
+def _write_json(path: Path, payload: dict) -> None:
+    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: corrupt JSON ({exc}); save the model again") from exc
+    if not isinstance(payload, dict):
+        raise InputError(f"{path}: expected a JSON object; save the model again")
+    return payload

@@ -1,0 +1,204 @@
+"""``workbench`` / ``python -m workbench``: train, evaluate and predict from plain files.
+
+Every subcommand has ``--help``, reads plain files (CSV, TSV, JSONL, Parquet) and writes
+plain files (an artifact directory, JSON). Exit code 0 on success, 2 with a one-line
+``workbench: error: ...`` message on bad input, never a traceback for a user mistake.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from workbench.classifier import TextClassifier
+from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
+from workbench.data import load_table
+from workbench.errors import InputError
+from workbench.evaluate import evaluate
+from workbench.train import Callback, TrainState
+from workbench.version import __version__
+
+
+def _data_args(parser: argparse.ArgumentParser, *, labels: bool = True) -> None:
+    parser.add_argument("--text-col", default="text", help="column holding the texts (text)")
+    if labels:
+        parser.add_argument("--label-col", default="label", help="column holding the labels")
+    parser.add_argument("--encoding", default="utf-8", help="file encoding, e.g. latin-1")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workbench",
+        description="Train, evaluate and run transformer text classifiers.",
+        epilog="Run `workbench COMMAND --help` for the options of each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"workbench {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser(
+        "train",
+        help="train a transformer on a labelled table and save the artifact",
+        description="Train a transformer classifier on a labelled table and save the artifact "
+        "directory (weights, configs, tokenizer, metrics).",
+    )
+    train.add_argument(
+        "--data", required=True, type=Path, help="training table (CSV/TSV/JSONL/Parquet)"
+    )
+    train.add_argument(
+        "--val", type=Path, help="validation table (default: 10%% of --data, stratified)"
+    )
+    _data_args(train)
+    train.add_argument(
+        "--out", type=Path, default=Path("runs/model"), help="artifact directory (runs/model)"
+    )
+    train.add_argument("--epochs", type=int, default=8, help="maximum number of epochs (8)")
+    train.add_argument("--batch-size", type=int, default=32, help="examples per step (32)")
+    train.add_argument(
+        "--learning-rate", type=float, default=1e-3, help="peak learning rate (1e-3)"
+    )
+    train.add_argument("--max-steps", type=int, help="stop after this many steps (a dry run)")
+    train.add_argument("--d-model", type=int, default=128, help="model width (128)")
+    train.add_argument("--layers", type=int, default=2, help="encoder blocks (2)")
+    train.add_argument("--heads", type=int, default=4, help="attention heads (4)")
+    train.add_argument("--max-length", type=int, default=128, help="tokens kept per text (128)")
+    train.add_argument("--dropout", type=float, default=0.1, help="dropout rate (0.1)")
+    train.add_argument("--min-frequency", type=int, default=1, help="rarer words become [UNK] (1)")
+    train.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    train.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (auto)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="score a saved model on a labelled table",
+        description="Score a saved model on a labelled table: accuracy and macro-F1 with "
+        "bootstrap 95%% intervals, per-class scores, ECE and ROC-AUC.",
+    )
+    evaluate.add_argument("--model", required=True, type=Path, help="artifact directory")
+    evaluate.add_argument("--data", required=True, type=Path, help="labelled table")
+    _data_args(evaluate)
+    evaluate.add_argument("--json", type=Path, help="also write the metrics to this JSON file")
+    evaluate.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (cpu)")
+
+    predict = commands.add_parser(
+        "predict",
+        help="predict labels for texts; one JSON object per line",
+        description="Predict labels for the TEXT arguments or the texts of --data; prints one "
+        "JSON object per line with the text, the label and the class probabilities.",
+    )
+    predict.add_argument("--model", required=True, type=Path, help="artifact directory")
+    predict.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify")
+    predict.add_argument("--data", type=Path, help="table of texts to classify")
+    _data_args(predict, labels=False)
+    predict.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (cpu)")
+    return parser
+
+
+class PrintEpochs(Callback):
+    """One line per epoch: the mean training loss and the validation metrics."""
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        metrics = "  ".join(f"val_{k}={v:.4f}" for k, v in state.metrics.items())
+        print(f"epoch {state.epoch + 1}: train_loss={state.epoch_loss:.4f}  {metrics}", flush=True)
+
+
+def _train(args: argparse.Namespace) -> None:
+    train = load_table(args.data, args.text_col, args.label_col, encoding=args.encoding)
+    validation = None
+    if args.val is not None:
+        val = load_table(args.val, args.text_col, args.label_col, encoding=args.encoding)
+        validation = (val.texts, val.labels)
+    clf = TextClassifier(
+        model_config=ModelConfig(
+            d_model=args.d_model,
+            num_layers=args.layers,
+            num_heads=args.heads,
+            d_ff=2 * args.d_model,
+            max_length=args.max_length,
+            dropout=args.dropout,
+        ),
+        train_config=TrainConfig(
+            num_epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            max_steps=args.max_steps,
+            seed=args.seed,
+            device=args.device,
+        ),
+        tokenizer_config=TokenizerConfig(min_frequency=args.min_frequency),
+    )
+    clf.fit(
+        train.texts,
+        train.labels,
+        validation=validation,
+        callbacks=[PrintEpochs()],
+        progress=not args.quiet,
+    )
+    history = clf.history_
+    out = clf.save(args.out)
+    best = next((e for e in history.epochs if e["epoch"] == history.best_epoch), None)
+    print(f"trained {history.steps} steps in {history.seconds:.1f}s on {history.device}")
+    if best is not None:
+        print(
+            f"best epoch {best['epoch']}: val_accuracy={best['val_accuracy']:.4f}  "
+            f"val_macro_f1={best['val_macro_f1']:.4f}"
+        )
+    print(f"artifact written to {out}")
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    clf = TextClassifier.load(args.model, device=args.device)
+    data = load_table(args.data, args.text_col, args.label_col, encoding=args.encoding)
+    proba = clf.predict_proba(data.texts)
+    known = set(clf.classes_.tolist())
+    unseen = sorted({y for y in data.labels if y not in known}, key=str)
+    if unseen:
+        raise InputError(
+            f"{args.data}: labels {unseen} are unknown to the model (it knows "
+            f"{clf.classes_.tolist()}); check --label-col or the label spelling"
+        )
+    predicted = clf.classes_[proba.argmax(axis=1)].tolist()
+    result = evaluate(data.labels, predicted, proba, labels=clf.classes_.tolist())
+    print(result.summary())
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+
+def _predict(args: argparse.Namespace) -> None:
+    texts = list(args.texts)
+    if args.data is not None:
+        texts += load_table(args.data, args.text_col, None, encoding=args.encoding).texts
+    if not texts:
+        raise InputError("nothing to predict: give TEXT arguments or --data FILE")
+    clf = TextClassifier.load(args.model, device=args.device)
+    labels = clf.classes_.tolist()
+    for text, row in zip(texts, clf.predict_proba(texts), strict=True):
+        record = {
+            "text": text,
+            "label": labels[int(row.argmax())],
+            "probabilities": {
+                str(label): round(float(p), 6) for label, p in zip(labels, row, strict=True)
+            },
+        }
+        print(json.dumps(record, ensure_ascii=False))
+
+
+_COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        _COMMANDS[args.command](args)
+    except InputError as exc:
+        print(f"workbench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("workbench: interrupted", file=sys.stderr)
+        return 130
+    return 0

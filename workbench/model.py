@@ -1,0 +1,176 @@
+"""A small transformer encoder for text classification, read from the smallest part up.
+
+attention -> MLP -> block -> model. Attention is softmax(QKᵀ/√d_k)·V. The fast path calls
+``F.scaled_dot_product_attention`` (Flash / memory-efficient kernels on a GPU); the path
+that returns the weights computes the formula by hand, and a test checks both agree.
+Shapes: B batch, T tokens, C = d_model, H heads, d = C / H.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from workbench.config import ModelConfig
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention over the unpadded tokens of each sequence."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.num_heads = config.num_heads
+        self.head_dim = config.d_model // config.num_heads
+        self.qkv = nn.Linear(config.d_model, 3 * config.d_model)
+        self.proj = nn.Linear(config.d_model, config.d_model)
+        self.dropout = config.dropout
+
+    def forward(
+        self, x: torch.Tensor, key_mask: torch.Tensor, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=-1)  # 3 x (B, T, C)
+        q, k, v = (t.view(B, T, self.num_heads, self.head_dim).transpose(1, 2) for t in (q, k, v))
+        # (B, H, T, d) each; key_mask (B, 1, 1, T): True where the key is a real token.
+        dropout = self.dropout if self.training else 0.0
+        if output_attentions:
+            scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)  # (B, H, T, T)
+            scores = scores.masked_fill(~key_mask, float("-inf"))
+            weights = scores.softmax(dim=-1)  # (B, H, T, T), rows sum to 1
+            y = F.dropout(weights, dropout, self.training) @ v  # (B, H, T, d)
+        else:
+            weights = None
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask, dropout_p=dropout)
+        y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C)
+        return self.proj(y), weights
+
+
+class FeedForward(nn.Module):
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.up = nn.Linear(config.d_model, config.d_ff)
+        self.down = nn.Linear(config.d_ff, config.d_model)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.down(F.gelu(self.up(x))))  # (B, T, C)
+
+
+class Block(nn.Module):
+    """Pre-norm encoder block: x + attn(norm(x)), then x + mlp(norm(x))."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(config.d_model)
+        self.attention = SelfAttention(config)
+        self.norm2 = nn.LayerNorm(config.d_model)
+        self.mlp = FeedForward(config)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(
+        self, x: torch.Tensor, key_mask: torch.Tensor, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        attended, weights = self.attention(self.norm1(x), key_mask, output_attentions)
+        x = x + self.dropout(attended)
+        return x + self.mlp(self.norm2(x)), weights
+
+
+@dataclass
+class ClassifierOutput:
+    """What ``TransformerClassifier.forward`` returns (Hugging Face style)."""
+
+    logits: torch.Tensor  # (B, num_labels)
+    loss: torch.Tensor | None = None  # mean cross-entropy, when labels were given
+    attentions: tuple[torch.Tensor, ...] | None = None  # per layer, (B, H, T, T)
+
+
+class TransformerClassifier(nn.Module):
+    """Token + position embeddings, pre-norm encoder blocks, pooling, a linear head.
+
+    ``token_embedding`` is public: gradient explainers attribute to its output.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        if config.vocab_size < 1 or config.num_labels < 2:
+            raise ValueError(
+                "ModelConfig needs vocab_size >= 1 and num_labels >= 2 "
+                f"(got {config.vocab_size}, {config.num_labels}); TextClassifier fills them in"
+            )
+        self.config = config
+        self.token_embedding = nn.Embedding(
+            config.vocab_size, config.d_model, padding_idx=config.pad_token_id
+        )
+        self.position_embedding = nn.Embedding(config.max_length, config.d_model)
+        self.embedding_dropout = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.num_layers))
+        self.final_norm = nn.LayerNorm(config.d_model)
+        self.head_dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(config.d_model, config.num_labels)
+        self.apply(self._init_weights)
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        # GPT-2's small-normal init: keeps early logits near zero so warm-up is gentle.
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+        if isinstance(module, nn.Embedding) and module.padding_idx is not None:
+            nn.init.zeros_(module.weight[module.padding_idx])
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        output_attentions: bool = False,
+        inputs_embeds: torch.Tensor | None = None,
+    ) -> ClassifierOutput:
+        """Classify a padded batch.
+
+        Args:
+            input_ids: (B, T) token ids, ``[CLS]`` first; T <= ``config.max_length``.
+            attention_mask: (B, T), true/1 for real tokens; None means no padding.
+            labels: (B,) class indices; when given, ``loss`` is the mean cross-entropy.
+            output_attentions: also return every layer's attention weights (slower path).
+            inputs_embeds: (B, T, C) token vectors to use instead of looking up ``input_ids``
+                (integrated gradients interpolates these).
+        """
+        B, T = input_ids.shape
+        if T > self.config.max_length:
+            raise ValueError(
+                f"input has {T} tokens but the model was built for max_length="
+                f"{self.config.max_length}; truncate when encoding"
+            )
+        if attention_mask is None:
+            attention_mask = torch.ones(B, T, dtype=torch.bool, device=input_ids.device)
+        mask = attention_mask.bool()  # (B, T)
+        tokens = self.token_embedding(input_ids) if inputs_embeds is None else inputs_embeds
+        positions = self.position_embedding(torch.arange(T, device=input_ids.device))  # (T, C)
+        x = self.embedding_dropout(tokens + positions)  # (B, T, C)
+        key_mask = mask[:, None, None, :]  # (B, 1, 1, T)
+        attentions = []
+        for block in self.blocks:
+            x, weights = block(x, key_mask, output_attentions)
+            attentions.append(weights)
+        x = self.final_norm(x)  # (B, T, C)
+        if self.config.pooling == "cls":
+            pooled = x[:, 0]  # (B, C)
+        else:
+            weights_mask = mask.unsqueeze(-1).to(x.dtype)  # (B, T, 1)
+            pooled = (x * weights_mask).sum(1) / weights_mask.sum(1).clamp(min=1.0)  # (B, C)
+        logits = self.head(self.head_dropout(pooled))  # (B, num_labels)
+        loss = None if labels is None else F.cross_entropy(logits.float(), labels)
+        return ClassifierOutput(
+            logits=logits,
+            loss=loss,
+            attentions=tuple(attentions) if output_attentions else None,
+        )

@@ -1,0 +1,145 @@
+"""A word-level tokenizer with character offsets, built on Hugging Face ``tokenizers``.
+
+It replaces torchtext's ``Field`` + min-frequency vocabulary. Every token is one *word
+unit* (a word, or one punctuation mark) with its character span in the original text, so
+models see the same units that explanations later colour. Ids 0-3 are the special tokens
+``[PAD]``, ``[UNK]``, ``[CLS]`` and ``[MASK]``; every encoding starts with ``[CLS]``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+
+from workbench.config import TokenizerConfig
+from workbench.errors import InputError
+
+PAD, UNK, CLS, MASK = "[PAD]", "[UNK]", "[CLS]", "[MASK]"
+SPECIAL_TOKENS = (PAD, UNK, CLS, MASK)
+
+# A word keeps inner apostrophes ("didn't", "n't"); any other non-space symbol stands alone.
+_WORD_OR_SYMBOL = Regex(r"\w+(?:['’]\w+)*|[^\w\s]")
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word unit: its text as written and its span ``text[start:end]`` in the input."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """Token ids (``[CLS]`` first) and the word units behind ids[1:], one word per id."""
+
+    ids: list[int]
+    words: list[Word]
+    truncated: bool
+
+
+def _past_combining_marks(text: str, end: int) -> int:
+    # NFC composes "e" + U+0301 into one "é" whose span ends before the accent: keep the
+    # accent inside its word, so deleting or colouring the word covers all of it.
+    while end < len(text) and unicodedata.combining(text[end]):
+        end += 1
+    return end
+
+
+class WordTokenizer:
+    """Word-level tokenizer: ``train`` on texts, ``encode`` with offsets, ``save``, ``load``."""
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        self._tokenizer = tokenizer
+        missing = [t for t in SPECIAL_TOKENS if tokenizer.token_to_id(t) is None]
+        if missing:
+            raise InputError(f"tokenizer lacks the special tokens {missing}; retrain it")
+        self.pad_id, self.unk_id, self.cls_id, self.mask_id = (
+            tokenizer.token_to_id(t) for t in SPECIAL_TOKENS
+        )
+
+    @classmethod
+    def train(cls, texts: Iterable[str], config: TokenizerConfig | None = None) -> WordTokenizer:
+        """Learn a vocabulary from ``texts`` (the training split only, to avoid leakage)."""
+        config = config or TokenizerConfig()
+        tokenizer = Tokenizer(models.WordLevel(unk_token=UNK))
+        # NFC, not NFKC: NFKC expands "…" to "..." (three tokens sharing one character span).
+        steps = [normalizers.NFC()] + ([normalizers.Lowercase()] if config.lowercase else [])
+        tokenizer.normalizer = normalizers.Sequence(steps)
+        splitters = [pre_tokenizers.WhitespaceSplit()]
+        if config.split_punctuation:
+            splitters.append(pre_tokenizers.Split(_WORD_OR_SYMBOL, behavior="isolated"))
+        tokenizer.pre_tokenizer = pre_tokenizers.Sequence(splitters)
+        tokenizer.post_processor = processors.TemplateProcessing(
+            single=f"{CLS} $A", special_tokens=[(CLS, SPECIAL_TOKENS.index(CLS))]
+        )
+        trainer = trainers.WordLevelTrainer(
+            vocab_size=config.max_vocab_size,
+            min_frequency=config.min_frequency,
+            special_tokens=list(SPECIAL_TOKENS),
+            show_progress=False,
+        )
+        tokenizer.train_from_iterator(texts, trainer=trainer)
+        return cls(tokenizer)
+
+    @property
+    def vocab_size(self) -> int:
+        return self._tokenizer.get_vocab_size()
+
+    def encode(self, text: str, max_length: int | None = None) -> Encoding:
+        """Encode one text; ``max_length`` counts ``[CLS]`` and cuts the words after it."""
+        return self.encode_batch([text], max_length)[0]
+
+    def encode_batch(self, texts: Sequence[str], max_length: int | None = None) -> list[Encoding]:
+        """Encode many texts at once (the Rust tokenizer parallelises the batch)."""
+        out = []
+        for text, enc in zip(texts, self._tokenizer.encode_batch(list(texts)), strict=True):
+            # offsets[0] belongs to [CLS]; the rest are (start, end) spans of the words.
+            spans = [(s, _past_combining_marks(text, e)) for s, e in enc.offsets[1:]]
+            words = [Word(text[s:e], s, e) for s, e in spans]
+            ids = enc.ids
+            truncated = max_length is not None and len(ids) > max_length
+            if truncated:
+                ids, words = ids[:max_length], words[: max_length - 1]
+            out.append(Encoding(ids=ids, words=words, truncated=truncated))
+        return out
+
+    def words(self, text: str) -> list[Word]:
+        """The word units of ``text`` with their character spans (no truncation)."""
+        return self.encode(text).words
+
+    def id_to_token(self, token_id: int) -> str:
+        return self._tokenizer.id_to_token(token_id)
+
+    def unknown_rate(self, texts: Sequence[str]) -> float:
+        """Fraction of word units in ``texts`` that map to ``[UNK]``."""
+        ids = [i for enc in self.encode_batch(texts) for i in enc.ids[1:]]
+        return sum(i == self.unk_id for i in ids) / max(len(ids), 1)
+
+    def to_json(self) -> str:
+        return self._tokenizer.to_str()
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write ``tokenizer.json`` atomically (temporary file, then rename)."""
+        path = Path(path)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(self.to_json())
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> WordTokenizer:
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"{path}: tokenizer file not found; is this a workbench artifact?")
+        try:
+            return cls(Tokenizer.from_file(str(path)))
+        except Exception as exc:  # the Rust side raises a bare Exception on bad JSON
+            raise InputError(f"{path}: not a valid tokenizer.json ({exc})") from exc
