@@ -27,7 +27,7 @@ from workbench.batching import TokenizedDataset, pad_batch
 from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
 from workbench.data import LabeledTexts, stratified_split, validate_labeled
 from workbench.errors import InputError
-from workbench.model import TransformerClassifier
+from workbench.model import build_model
 from workbench.tokenizer import WordTokenizer
 from workbench.train import Callback, History, fit, resolve_device, set_seed
 from workbench.version import __version__
@@ -131,7 +131,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 "pad_token_id": self.tokenizer_.pad_id,
             }
         )
-        self.model_ = TransformerClassifier(model_config)
+        self.model_ = build_model(model_config)
 
         def encode(data: LabeledTexts) -> TokenizedDataset:
             encodings = self.tokenizer_.encode_batch(data.texts, model_config.max_length)
@@ -150,6 +150,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         )
         self.device_ = torch.device(self.history_.device)
         return self
+
+    def num_parameters(self) -> int:
+        """Number of weights in the trained network (embeddings included)."""
+        self._check_fitted()
+        return self.model_.num_parameters()
 
     # ---------------------------------------------------------------- inference
     def _check_fitted(self) -> None:
@@ -263,7 +268,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             raise InputError(f"{path}/config.json: missing or malformed entry {exc}") from exc
         clf.classes_ = np.array(labels)
         clf.tokenizer_ = WordTokenizer.load(path / "tokenizer.json")
-        clf.model_ = TransformerClassifier(model_config)
+        clf.model_ = build_model(model_config)
         try:
             clf.model_.load_state_dict(load_file(path / "model.safetensors"))
         except (SafetensorError, RuntimeError, OSError) as exc:

@@ -1,4 +1,4 @@
-"""``workbench`` / ``python -m workbench``: train, evaluate and predict from plain files.
+"""``workbench`` / ``python -m workbench``: train, evaluate, predict, explain and compare.
 
 Every subcommand has ``--help``, reads plain files (CSV, TSV, JSONL, Parquet) and writes
 plain files (an artifact directory, JSON). Exit code 0 on success, 2 with a one-line
@@ -15,9 +15,10 @@ from pathlib import Path
 
 from workbench.classifier import TextClassifier
 from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
-from workbench.data import load_table
+from workbench.data import load_table, stratified_split
 from workbench.errors import InputError
 from workbench.evaluate import evaluate
+from workbench.explain import METHODS, explain
 from workbench.train import Callback, TrainState
 from workbench.version import __version__
 
@@ -93,6 +94,30 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--data", type=Path, help="table of texts to classify")
     _data_args(predict, labels=False)
     predict.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (cpu)")
+    explain = commands.add_parser(
+        "explain",
+        help="explain one prediction word by word; JSON and/or HTML out",
+        description="Explain the model's prediction for TEXT: one attribution per word per "
+        "class, by SHAP, LIME, integrated gradients, gradient x input or attention. Prints "
+        "the top words; --json and --html write the full result.",
+    )
+    explain.add_argument("--model", required=True, type=Path, help="artifact directory")
+    explain.add_argument("text", metavar="TEXT", help="the text to explain")
+    explain.add_argument(
+        "--method",
+        default="shap",
+        choices=list(METHODS),
+        help="explanation method (shap)",
+    )
+    budget = explain.add_mutually_exclusive_group()
+    budget.add_argument("--max-evals", type=int, default=500, help="SHAP model evaluations (500)")
+    budget.add_argument("--num-samples", type=int, default=1000, help="LIME samples (1000)")
+    explain.add_argument("--steps", type=int, default=50, help="integrated-gradients steps (50)")
+    explain.add_argument("--seed", type=int, default=0, help="LIME sampling seed (0)")
+    explain.add_argument("--json", type=Path, help="write the explanation as JSON")
+    explain.add_argument("--html", type=Path, help="write a self-contained HTML page")
+    explain.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (cpu)")
+    _add_compare_parser(commands)
     return parser
 
 
@@ -186,7 +211,106 @@ def _predict(args: argparse.Namespace) -> None:
         print(json.dumps(record, ensure_ascii=False))
 
 
-_COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict}
+def _explain(args: argparse.Namespace) -> None:
+    settings = {
+        "shap": {"max_evals": args.max_evals},
+        "lime": {"num_samples": args.num_samples, "seed": args.seed},
+        "integrated-gradients": {"n_steps": args.steps},
+    }.get(args.method, {})
+    clf = TextClassifier.load(args.model, device=args.device)
+    result = explain(clf, args.text, args.method, **settings)
+    print(
+        f"{result.method}: predicted {result.predicted_label!r} "
+        f"(p={result.probabilities[result.predicted_index]:.3f}); "
+        f"{result.evaluations} model evaluations"
+    )
+    for word, value in result.top_words(5):
+        print(f"  {value:+.4f}  {word.text}")
+    for note in result.notes:
+        print(f"note: {note}")
+    for path, write in ((args.json, result.to_json), (args.html, result.to_html)):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write(path)
+
+
+DEFAULT_COMPARE_MODELS = "tfidf-logreg,bag-of-embeddings,transformer-small,transformer-base"
+
+
+def _add_compare_parser(commands) -> None:
+    compare = commands.add_parser(
+        "compare",
+        help="train several models on one split and print a leaderboard",
+        description="Train several models on the same data with the same seed, score them on "
+        "the same test set and print a leaderboard (accuracy and macro-F1 with bootstrap 95%% "
+        "intervals, ECE, training time, latency, throughput, parameters, artifact size) and "
+        "McNemar's exact test for every pair (Holm-corrected).",
+    )
+    compare.add_argument("--data", required=True, type=Path, help="training table")
+    compare.add_argument(
+        "--test", type=Path, help="test table (default: a stratified 20%% of --data)"
+    )
+    _data_args(compare)
+    compare.add_argument(
+        "--models",
+        default=DEFAULT_COMPARE_MODELS,
+        help=f"comma-separated registered model names ({DEFAULT_COMPARE_MODELS})",
+    )
+    compare.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    compare.add_argument(
+        "--epochs", type=int, help="maximum epochs of the torch models (default: their own)"
+    )
+    compare.add_argument("--json", type=Path, help="write the full comparison to this JSON file")
+    compare.add_argument("--html", type=Path, help="write a report page with figures here")
+    compare.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _compare(args: argparse.Namespace) -> None:
+    from workbench.compare import compare, format_significance, registered_models
+
+    names = [name.strip() for name in args.models.split(",") if name.strip()]
+    known = registered_models()
+    unknown = [name for name in names if name not in known]
+    if unknown or not names:
+        raise InputError(
+            f"unknown model(s) {', '.join(map(repr, unknown)) or '(none given)'} in --models; "
+            f"registered models are: {', '.join(known)}"
+        )
+    if args.epochs is not None and args.epochs < 1:
+        raise InputError(f"--epochs must be at least 1, got {args.epochs}")
+    data = load_table(args.data, args.text_col, args.label_col, encoding=args.encoding)
+    if args.test is not None:
+        train = data
+        test = load_table(args.test, args.text_col, args.label_col, encoding=args.encoding)
+    else:
+        # stratified_split's "validation" part is the held-out 20% used as the test set.
+        train, test, _ = stratified_split(data, val_size=0.2, seed=args.seed)
+    result = compare(
+        names,
+        train,
+        test,
+        seed=args.seed,
+        progress=not args.quiet,
+        model_options={"num_epochs": args.epochs},
+    )
+    print(f"trained on {len(train)} texts, tested on {len(test)} ({test.source})")
+    print(result.summary())
+    print()
+    print("pairwise: McNemar exact test (Holm-corrected), paired bootstrap 95% CI of acc_diff")
+    print(format_significance(result.significance()))
+    if args.json is not None:
+        print(f"JSON written to {result.to_json(args.json)}")
+    if args.html is not None:
+        print(f"HTML report written to {result.to_html(args.html)}")
+
+
+_COMMANDS = {
+    "train": _train,
+    "evaluate": _evaluate,
+    "predict": _predict,
+    "explain": _explain,
+    "compare": _compare,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -70,6 +70,10 @@ class ModelConfig(_JsonConfig):
     pooling: Literal["mean", "cls"] = "mean"
     # Token id used for padding, so attention masks and mean pooling can skip it.
     pad_token_id: int = 0
+    # "bag-of-embeddings" (fastText-style: mean of word vectors -> linear head) is the cheap
+    # baseline every transformer should beat; it shares the tokenizer, fit loop, artifact
+    # and gradient explainers, and ignores num_heads, num_layers, d_ff and pooling.
+    architecture: Literal["transformer", "bag-of-embeddings"] = "transformer"
 
     def __post_init__(self) -> None:
         if self.num_heads < 1 or self.d_model % self.num_heads:
@@ -81,6 +85,11 @@ class ModelConfig(_JsonConfig):
             raise InputError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.pooling not in ("mean", "cls"):
             raise InputError(f"pooling must be 'mean' or 'cls', got {self.pooling!r}")
+        if self.architecture not in ("transformer", "bag-of-embeddings"):
+            raise InputError(
+                "architecture must be 'transformer' or 'bag-of-embeddings', "
+                f"got {self.architecture!r}"
+            )
         for name in ("max_length", "d_model", "num_layers", "d_ff"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be positive, got {getattr(self, name)}")

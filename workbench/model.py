@@ -174,3 +174,62 @@ class TransformerClassifier(nn.Module):
             loss=loss,
             attentions=tuple(attentions) if output_attentions else None,
         )
+
+
+class BagOfEmbeddingsClassifier(nn.Module):
+    """fastText-style baseline: the masked mean of the token vectors, then a linear head.
+
+    No attention and no positions, so word order is invisible to it: whatever a transformer
+    gains over this model is what order and context are worth on the task. Same forward
+    contract as :class:`TransformerClassifier` (``attentions`` is always None), and
+    ``token_embedding`` is public, so the gradient explainers work unchanged.
+    """
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        if config.vocab_size < 1 or config.num_labels < 2:
+            raise ValueError(
+                "ModelConfig needs vocab_size >= 1 and num_labels >= 2 "
+                f"(got {config.vocab_size}, {config.num_labels}); TextClassifier fills them in"
+            )
+        self.config = config
+        self.token_embedding = nn.Embedding(
+            config.vocab_size, config.d_model, padding_idx=config.pad_token_id
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(config.d_model, config.num_labels)
+        self.apply(TransformerClassifier._init_weights)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        output_attentions: bool = False,
+        inputs_embeds: torch.Tensor | None = None,
+    ) -> ClassifierOutput:
+        """Classify a padded batch; arguments as in :meth:`TransformerClassifier.forward`."""
+        if output_attentions:
+            raise ValueError(
+                "a bag-of-embeddings model has no attention to return; use a gradient or "
+                "perturbation explainer, or a transformer model for attention weights"
+            )
+        B, T = input_ids.shape
+        if attention_mask is None:
+            attention_mask = torch.ones(B, T, dtype=torch.bool, device=input_ids.device)
+        tokens = self.token_embedding(input_ids) if inputs_embeds is None else inputs_embeds
+        weights_mask = attention_mask.unsqueeze(-1).to(tokens.dtype)  # (B, T, 1)
+        pooled = (tokens * weights_mask).sum(1) / weights_mask.sum(1).clamp(min=1.0)  # (B, C)
+        logits = self.head(self.dropout(pooled))  # (B, num_labels)
+        loss = None if labels is None else F.cross_entropy(logits.float(), labels)
+        return ClassifierOutput(logits=logits, loss=loss, attentions=None)
+
+
+def build_model(config: ModelConfig) -> TransformerClassifier | BagOfEmbeddingsClassifier:
+    """The network ``config.architecture`` names (artifacts without the field: transformer)."""
+    if config.architecture == "bag-of-embeddings":
+        return BagOfEmbeddingsClassifier(config)
+    return TransformerClassifier(config)

@@ -9,6 +9,7 @@ models see the same units that explanations later colour. Ids 0-3 are the specia
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -24,7 +25,8 @@ PAD, UNK, CLS, MASK = "[PAD]", "[UNK]", "[CLS]", "[MASK]"
 SPECIAL_TOKENS = (PAD, UNK, CLS, MASK)
 
 # A word keeps inner apostrophes ("didn't", "n't"); any other non-space symbol stands alone.
-_WORD_OR_SYMBOL = Regex(r"\w+(?:['’]\w+)*|[^\w\s]")
+WORD_PATTERN = r"\w+(?:['’]\w+)*|[^\w\s]"
+_WORD_OR_SYMBOL = Regex(WORD_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,17 @@ class Encoding:
     ids: list[int]
     words: list[Word]
     truncated: bool
+
+
+def split_words(text: str) -> list[Word]:
+    """Word units by the default splitting rule, for models that bring no WordTokenizer."""
+    words: list[Word] = []
+    for match in re.finditer(WORD_PATTERN, text):
+        if words and match.start() < words[-1].end:
+            continue  # a combining mark that the previous word already took in
+        end = _past_combining_marks(text, match.end())
+        words.append(Word(text[match.start() : end], match.start(), end))
+    return words
 
 
 def _past_combining_marks(text: str, end: int) -> int:

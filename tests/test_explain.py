@@ -1,0 +1,249 @@
+"""Tests for workbench.explain: shared word units, additivity, planted features, bad input."""
+
+import html
+import json
+import re
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from workbench import ModelConfig, TextClassifier, TrainConfig
+from workbench.cli import main
+from workbench.errors import InputError
+from workbench.explain import METHODS, ModelPredictor, explain, remove_words, word_units
+from workbench.explain.gradients import attention_rollout
+from workbench.tokenizer import split_words
+
+FILLER = [
+    "the",
+    "a",
+    "movie",
+    "film",
+    "plot",
+    "cast",
+    "was",
+    "is",
+    "on",
+    "by",
+    "with",
+    "and",
+    "it",
+    "this",
+    "very",
+    "quite",
+]
+PLANTED = {"zork": "positive", "blick": "negative"}
+
+
+def planted_corpus(n: int = 450, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Filler words plus at most one planted word, which alone decides the label.
+
+    Three classes, so the model must read both cues: "zork" -> positive, "blick" ->
+    negative, neither -> neutral.
+    """
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for i in range(n):
+        cue = ["zork", "blick", None][i % 3]
+        words = list(rng.choice(FILLER, size=rng.integers(4, 9)))
+        if cue is not None:
+            words.insert(int(rng.integers(0, len(words) + 1)), cue)
+        texts.append(" ".join(words))
+        labels.append(PLANTED.get(cue, "neutral"))
+    return texts, labels
+
+
+@pytest.fixture(scope="module")
+def planted_model() -> TextClassifier:
+    texts, labels = planted_corpus()
+    clf = TextClassifier(
+        ModelConfig(d_model=32, num_heads=2, num_layers=1, d_ff=64, max_length=16, dropout=0.0),
+        TrainConfig(num_epochs=6, learning_rate=3e-3, seed=0),
+    )
+    return clf.fit(texts, labels, val_size=0, progress=False)
+
+
+@pytest.fixture(scope="module")
+def sklearn_model():
+    texts, labels = planted_corpus()
+    model = make_pipeline(TfidfVectorizer(token_pattern=r"\w+"), LogisticRegression(C=10))
+    return model.fit(texts, labels)
+
+
+TEXT = "the movie was zork on this very plot"
+SETTINGS = {
+    "shap": {"max_evals": 300},
+    "lime": {"num_samples": 300},
+    "integrated-gradients": {"n_steps": 32},
+}
+
+
+def test_planted_model_learned_the_rule(planted_model):
+    texts, labels = planted_corpus(100, seed=1)
+    assert planted_model.score(texts, labels) == 1.0
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_every_method_reports_the_same_word_units(planted_model, method):
+    result = explain(planted_model, TEXT, method, **SETTINGS.get(method, {}))
+    assert result.words == word_units(planted_model, TEXT) == split_words(TEXT)
+    assert all(TEXT[w.start : w.end] == w.text for w in result.words)
+    assert result.attributions.shape == (len(result.words), 3)
+    assert result.classes == ["negative", "neutral", "positive"]
+    assert np.allclose(result.probabilities, planted_model.predict_proba([TEXT])[0], atol=1e-6)
+    assert result.evaluations >= 1
+
+
+@pytest.mark.parametrize("method", ["shap", "lime", "integrated-gradients"])
+def test_planted_word_ranks_first(planted_model, method):
+    for text, cue in [(TEXT, "zork"), ("with a blick and the cast it was", "blick")]:
+        result = explain(planted_model, text, method, **SETTINGS.get(method, {}))
+        assert result.predicted_label == PLANTED[cue]
+        assert result.top_words(1)[0][0].text == cue
+
+
+def test_shap_values_add_up_to_the_probability(planted_model):
+    result = explain(planted_model, TEXT, "shap", max_evals=300)
+    assert np.allclose(result.base_values + result.attributions.sum(0), result.probabilities)
+    # base value = the model's output with every word deleted (the absence convention)
+    assert np.allclose(result.base_values, planted_model.predict_proba([""])[0], atol=1e-9)
+
+
+def test_integrated_gradients_is_complete(planted_model):
+    result = explain(planted_model, TEXT, "integrated-gradients", n_steps=64)
+    logits = planted_model.predict_logits([TEXT])[0]
+    assert np.allclose(result.base_values + result.attributions.sum(0), logits, atol=0.05)
+    assert max(result.settings["convergence_delta"]) < 0.05
+
+
+def test_lime_is_reproducible_with_a_seed(planted_model):
+    first = explain(planted_model, TEXT, "lime", num_samples=200, seed=3)
+    again = explain(planted_model, TEXT, "lime", num_samples=200, seed=3)
+    other = explain(planted_model, TEXT, "lime", num_samples=200, seed=4)
+    assert np.array_equal(first.attributions, again.attributions)
+    assert not np.array_equal(first.attributions, other.attributions)
+
+
+def test_attention_is_labelled_and_rollout_rows_sum_to_one(planted_model):
+    result = explain(planted_model, TEXT, "attention")
+    assert result.kind == "attention"
+    assert result.attention.shape == (1, 2, len(result.words) + 1, len(result.words) + 1)
+    assert np.allclose(result.attention.sum(-1), 1.0)
+    assert np.allclose(result.attributions[:, 0], result.attributions[:, 1])
+    rollout = attention_rollout(result.attention)
+    assert np.allclose(rollout.sum(-1), 1.0)
+
+
+def test_rollout_of_identity_attention_is_identity():
+    attention = np.broadcast_to(np.eye(4), (3, 2, 4, 4))
+    assert np.allclose(attention_rollout(attention), np.eye(4))
+
+
+@pytest.mark.parametrize("method", ["shap", "lime"])
+def test_perturbation_methods_work_for_any_predict_proba_model(sklearn_model, method):
+    result = explain(sklearn_model, TEXT, method, **SETTINGS[method])
+    assert result.words == split_words(TEXT)
+    assert result.top_words(1)[0][0].text == "zork"
+
+
+@pytest.mark.parametrize("method", ["integrated-gradients", "gradient-x-input", "attention"])
+def test_gradient_methods_explain_why_they_need_the_transformer(sklearn_model, method):
+    with pytest.raises(InputError, match="TextClassifier"):
+        explain(sklearn_model, TEXT, method)
+
+
+def test_batch_of_texts_returns_one_explanation_each(planted_model):
+    texts = [TEXT, "blick on the film"]
+    results = explain(planted_model, texts, "gradient-x-input", progress=False)
+    assert [r.text for r in results] == texts
+
+
+def test_predictor_batches_and_scores_each_distinct_text_once():
+    calls = []
+
+    class Counting:
+        classes_ = np.array(["a", "b"])
+
+        def predict_proba(self, texts):
+            calls.append(list(texts))
+            return np.tile([0.25, 0.75], (len(texts), 1))
+
+    predictor = ModelPredictor(Counting(), batch_size=2)
+    out = predictor(["x y", "x  y", "z", "x y", "w", "v"])
+    assert out.shape == (6, 2)
+    assert predictor.evaluations == 4  # "x y" and "x  y" fold to one text
+    assert [len(c) for c in calls] == [2, 2]
+    predictor(["z", "x y"])
+    assert predictor.evaluations == 4
+
+
+def test_absence_is_deletion():
+    words = split_words("not bad, at all")
+    assert remove_words(words, [False, True, True, True, True]) == "bad , at all"
+    assert remove_words(words, [False] * 5) == ""
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t"])
+def test_blank_text_is_refused(planted_model, text):
+    with pytest.raises(InputError, match="empty"):
+        explain(planted_model, text, "shap")
+
+
+def test_long_text_is_truncated_and_says_so(planted_model):
+    text = " ".join(["the movie"] * 20 + ["zork"])  # 41 words, the model reads 15
+    for method in ["shap", "integrated-gradients"]:
+        result = explain(planted_model, text, method, **SETTINGS[method])
+        assert len(result.words) == 41
+        assert result.settings["visible_words"] == 15
+        assert np.all(result.attributions[15:] == 0)
+        assert any("first 15 words" in note for note in result.notes)
+
+
+def test_unknown_words_emoji_and_other_scripts_get_explained(planted_model):
+    text = "qwerty 😀 好 Привет zork"
+    result = explain(planted_model, text, "shap", max_evals=200)
+    assert [w.text for w in result.words] == ["qwerty", "😀", "好", "Привет", "zork"]
+    only_unknown = explain(planted_model, "qwerty asdf", "integrated-gradients")
+    assert any("unknown" in note for note in only_unknown.notes)
+
+
+def test_markup_in_text_is_explained_as_words_and_rendered_inert(planted_model, tmp_path):
+    text = 'zork <script>alert(1)</script> "><img src=x onerror=alert(1)>'
+    result = explain(planted_model, text, "lime", num_samples=200)
+    page = result.to_html(tmp_path / "e.html").read_text()
+    assert "<script" not in page and "<img" not in page
+    assert text in html.unescape(re.sub(r"<[^>]*>", "", page))  # shown as text, escaped
+    assert json.loads(result.to_json(tmp_path / "e.json").read_text())["text"] == text
+
+
+def test_cli_explain_writes_json_and_html(planted_model, tmp_path, capsys):
+    artifact = planted_model.save(tmp_path / "model")
+    out_json, out_html = tmp_path / "out.json", tmp_path / "out.html"
+    code = main(
+        ["explain", "--model", str(artifact), "--method", "lime", "--num-samples", "200",
+         "--json", str(out_json), "--html", str(out_html), TEXT]
+    )  # fmt: skip
+    assert code == 0
+    payload = json.loads(out_json.read_text())
+    assert {
+        "words",
+        "attributions",
+        "predicted_label",
+        "probabilities",
+        "method",
+        "evaluations",
+    } <= set(payload)
+    assert payload["words"][3] == {"text": "zork", "start": 14, "end": 18}
+    assert set(payload["attributions"]) == {"negative", "neutral", "positive"}
+    assert payload["predicted_label"] == "positive"
+    assert "zork" in capsys.readouterr().out
+    assert out_html.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_cli_explain_bad_input_exits_2(planted_model, tmp_path, capsys):
+    artifact = planted_model.save(tmp_path / "model")
+    assert main(["explain", "--model", str(artifact), "   "]) == 2
+    assert capsys.readouterr().err.startswith("workbench: error:")

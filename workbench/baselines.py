@@ -1,0 +1,288 @@
+"""TF-IDF + logistic regression: the linear baseline, with the ``TextClassifier`` interface.
+
+Word uni- and bigrams weighted by TF-IDF, then a logistic regression: minutes of work and
+seconds of CPU, and still a strong reference on sentiment and topic tasks. Whatever a
+transformer costs beyond it has to be paid for in accuracy; :func:`workbench.compare.compare`
+puts both on one leaderboard.
+
+The artifact has no pickle in it: ``config.json`` (settings, labels, library version),
+``vocabulary.json`` (the terms in column order) and ``weights.safetensors`` (idf, coef,
+intercept). :meth:`TfidfLogisticRegression.load` rebuilds the fitted vectorizer and model
+from them, so probabilities after a round trip are identical.
+
+The class deliberately has no ``tokenizer_`` attribute: explainers look for one to find the
+project's word units and fall back to the default word splitting without it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors import SafetensorError
+from safetensors.numpy import load_file, save_file
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from workbench.classifier import _plain_labels, as_text_list
+from workbench.data import LabeledTexts, validate_labeled
+from workbench.errors import InputError
+from workbench.version import __version__
+
+ARTIFACT_FORMAT = 1
+MODEL_TYPE = "tfidf-logreg"
+
+# Vectorizer settings that change what transform() computes; all are stored in the artifact,
+# so a later scikit-learn with other defaults still rebuilds the same features.
+_VECTORIZER_SETTINGS = (
+    "analyzer",
+    "binary",
+    "lowercase",
+    "max_df",
+    "min_df",
+    "max_features",
+    "ngram_range",
+    "norm",
+    "smooth_idf",
+    "strip_accents",
+    "sublinear_tf",
+    "token_pattern",
+    "use_idf",
+)
+
+
+class TfidfLogisticRegression(ClassifierMixin, BaseEstimator):
+    """Word n-gram TF-IDF features and a logistic regression, scikit-learn style.
+
+    Args:
+        ngram_range: smallest and largest n-gram; (1, 2) adds bigrams such as "not good".
+        min_df: drop terms seen in fewer documents than this (an int) or this share.
+        max_features: keep only the most frequent terms; None keeps all.
+        sublinear_tf: use 1 + log(tf), so a word repeated ten times is not ten times louder.
+        lowercase: fold case before counting.
+        C: inverse regularisation strength; larger fits the training data more closely.
+        max_iter: iterations of the lbfgs solver.
+    """
+
+    def __init__(
+        self,
+        ngram_range: tuple[int, int] = (1, 2),
+        min_df: int | float = 1,
+        max_features: int | None = None,
+        sublinear_tf: bool = True,
+        lowercase: bool = True,
+        C: float = 4.0,
+        max_iter: int = 2000,
+    ) -> None:
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.max_features = max_features
+        self.sublinear_tf = sublinear_tf
+        self.lowercase = lowercase
+        self.C = C
+        self.max_iter = max_iter
+
+    # ----------------------------------------------------------------- training
+    def fit(
+        self, texts: Sequence[str], labels: Sequence, **ignored: Any
+    ) -> TfidfLogisticRegression:
+        """Learn the vocabulary, the idf weights and the regression; returns ``self``.
+
+        Keyword arguments meant for other models (``progress=``, ``validation=``) are
+        accepted and ignored, so one call trains any model of a comparison.
+        """
+        data = LabeledTexts(as_text_list(texts), _plain_labels(labels), source="training data")
+        validate_labeled(data)
+        self.vectorizer_ = TfidfVectorizer(
+            ngram_range=tuple(self.ngram_range),
+            min_df=self.min_df,
+            max_features=self.max_features,
+            sublinear_tf=self.sublinear_tf,
+            lowercase=self.lowercase,
+        )
+        try:
+            features = self.vectorizer_.fit_transform(data.texts)
+        except ValueError as exc:  # e.g. "empty vocabulary" when min_df removes every term
+            raise InputError(
+                f"TF-IDF found no usable terms in the training texts ({exc}); lower min_df "
+                "or check that the text column holds words"
+            ) from exc
+        self.classifier_ = LogisticRegression(C=self.C, max_iter=self.max_iter)
+        self.classifier_.fit(features, np.asarray(data.labels))
+        self.classes_ = self.classifier_.classes_
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "classifier_"):
+            raise InputError(
+                "this TfidfLogisticRegression is not trained yet: call fit() or load()"
+            )
+
+    def num_parameters(self) -> int:
+        """Learned weights: one coefficient per term and class, plus the intercepts."""
+        self._check_fitted()
+        return int(self.classifier_.coef_.size + self.classifier_.intercept_.size)
+
+    # ---------------------------------------------------------------- inference
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities ``(n, k)``, columns in ``classes_`` order, rows summing to 1."""
+        self._check_fitted()
+        features = self.vectorizer_.transform(as_text_list(texts))
+        return self.classifier_.predict_proba(features)
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        """The most probable label of each text, as found in ``classes_``."""
+        return self.classes_[self.predict_proba(texts).argmax(axis=1)]
+
+    # ---------------------------------------------------------------- artifacts
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write ``config.json``, ``vocabulary.json`` and ``weights.safetensors`` atomically."""
+        self._check_fitted()
+        vocabulary = sorted(self.vectorizer_.vocabulary_, key=self.vectorizer_.vocabulary_.get)
+        vectorizer_params = self.vectorizer_.get_params()
+        settings = {name: vectorizer_params[name] for name in _VECTORIZER_SETTINGS}
+        settings["ngram_range"] = list(settings["ngram_range"])
+        config = {
+            "model_type": MODEL_TYPE,
+            "artifact_format": ARTIFACT_FORMAT,
+            "workbench_version": __version__,
+            "labels": self.classes_.tolist(),
+            "params": {**self.get_params(), "ngram_range": list(self.ngram_range)},
+            "vectorizer": settings,
+            "classifier": {"C": self.C, "max_iter": self.max_iter},
+        }
+        weights = {
+            "idf": np.ascontiguousarray(self.vectorizer_.idf_, dtype=np.float64),
+            "coef": np.ascontiguousarray(self.classifier_.coef_, dtype=np.float64),
+            "intercept": np.ascontiguousarray(self.classifier_.intercept_, dtype=np.float64),
+        }
+
+        def write(staging: Path) -> None:
+            write_json(staging / "config.json", config)
+            write_json(staging / "vocabulary.json", {"terms": vocabulary})
+            save_file(weights, str(staging / "weights.safetensors"))
+
+        return write_artifact(directory, write)
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> TfidfLogisticRegression:
+        """Rebuild the fitted model from :meth:`save`'s directory; identical probabilities."""
+        path = check_artifact(
+            directory, MODEL_TYPE, ("config.json", "vocabulary.json", "weights.safetensors")
+        )
+        config = read_json(path / "config.json")
+        try:
+            params = dict(config["params"])
+            params["ngram_range"] = tuple(params["ngram_range"])
+            model = cls(**params)
+            settings = dict(config["vectorizer"])
+            settings["ngram_range"] = tuple(settings["ngram_range"])
+            labels = config["labels"]
+            terms = read_json(path / "vocabulary.json")["terms"]
+        except (KeyError, TypeError) as exc:
+            raise InputError(
+                f"{path}: missing or malformed entry {exc}; save the model again"
+            ) from exc
+        try:
+            weights = load_file(str(path / "weights.safetensors"))
+        except (SafetensorError, OSError) as exc:
+            raise InputError(f"{path}/weights.safetensors: corrupt ({exc}); save again") from exc
+        coef, idf = weights.get("coef"), weights.get("idf")
+        if coef is None or idf is None or "intercept" not in weights:
+            raise InputError(f"{path}/weights.safetensors: missing idf, coef or intercept")
+        if coef.shape[1] != len(terms) or idf.shape != (len(terms),):
+            raise InputError(
+                f"{path}: weights.safetensors does not match vocabulary.json "
+                f"({coef.shape[1]} columns, {len(terms)} terms); save the model again"
+            )
+        # A fixed vocabulary plus the stored idf is exactly the fitted vectorizer's state.
+        model.vectorizer_ = TfidfVectorizer(**settings, vocabulary=terms)
+        model.vectorizer_.idf_ = idf
+        model.classifier_ = LogisticRegression(C=model.C, max_iter=model.max_iter)
+        model.classifier_.classes_ = np.array(labels)
+        model.classifier_.coef_ = coef
+        model.classifier_.intercept_ = weights["intercept"]
+        model.classifier_.n_features_in_ = coef.shape[1]
+        model.classes_ = model.classifier_.classes_
+        return model
+
+
+# ------------------------------------------------------- artifact helpers (shared)
+def write_artifact(directory: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Call ``write(staging_dir)``, then move the finished directory to ``directory``.
+
+    An existing artifact (a directory with ``config.json``) is replaced only once the new
+    one is complete; any other non-empty directory is left alone with an error.
+    """
+    target = Path(directory)
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{target} is a file; give a directory path for the artifact")
+    if target.exists() and not (target / "config.json").is_file() and any(target.iterdir()):
+        raise InputError(
+            f"{target} exists and is not a workbench artifact; refusing to overwrite it. "
+            "Choose an empty or new directory"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    try:
+        staging.chmod(0o755)  # mkdtemp makes it private; an artifact is meant to be shared
+        write(staging)
+        if target.exists():
+            retired = target.with_name(f".{target.name}.old-{os.getpid()}")
+            os.replace(target, retired)
+            os.replace(staging, target)
+            shutil.rmtree(retired)
+        else:
+            os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def check_artifact(directory: str | os.PathLike, model_type: str, files: Sequence[str]) -> Path:
+    """The artifact path, once it exists, holds ``files`` and says it is ``model_type``."""
+    path = Path(directory)
+    if not path.is_dir():
+        raise InputError(f"{path}: artifact directory not found; check the path")
+    config = read_json(path / "config.json") if (path / "config.json").is_file() else {}
+    found = config.get("model_type")
+    if config and found != model_type:
+        raise InputError(
+            f"{path}: holds a {found or 'TextClassifier'!r} artifact, not {model_type!r}; "
+            "load it with workbench.compare.load_model, which picks the right class"
+        )
+    missing = [name for name in files if not (path / name).is_file()]
+    if missing:
+        raise InputError(
+            f"{path}: not a complete {model_type} artifact (missing {', '.join(missing)}); "
+            "save the model again"
+        )
+    written = config.get("artifact_format")
+    if not isinstance(written, int) or written > ARTIFACT_FORMAT:
+        raise InputError(
+            f"{path}: written by workbench {config.get('workbench_version', '?')} in artifact "
+            f"format {written!r}; this workbench {__version__} reads format {ARTIFACT_FORMAT} "
+            "at most. Upgrade workbench or retrain the model"
+        )
+    return path
+
+
+def write_json(path: Path, payload: dict) -> None:
+    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def read_json(path: Path) -> dict:
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: corrupt JSON ({exc}); save the model again") from exc
+    if not isinstance(payload, dict):
+        raise InputError(f"{path}: expected a JSON object; save the model again")
+    return payload
