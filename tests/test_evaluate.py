@@ -306,3 +306,21 @@ def test_ece_rejects_bad_input(y_true_idx, proba, n_bins, message):
 def test_bootstrap_ci_rejects_bad_input(y_true, y_pred, kwargs, message):
     with pytest.raises(InputError, match=message):
         bootstrap_ci(accuracy_score, y_true, y_pred, **kwargs)
+
+
+def test_measure_latency_times_single_texts_and_one_batch():
+    from workbench.evaluate import measure_latency
+
+    calls = []
+
+    class Recorder:
+        def predict_proba(self, texts):
+            calls.append(len(texts))
+            return np.full((len(texts), 2), 0.5)
+
+    latency = measure_latency(Recorder(), ["a", "b", "c"], repeats=7)
+    assert calls == [1] + [1] * 7 + [3]  # warm-up, the timed singles, one batch
+    assert 0 <= latency.p50_ms <= latency.p99_ms
+    assert latency.throughput_per_s > 0 and latency.batch_texts == 3
+    with pytest.raises(InputError, match="at least one text"):
+        measure_latency(Recorder(), [])

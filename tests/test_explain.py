@@ -12,48 +12,16 @@ from sklearn.pipeline import make_pipeline
 
 from workbench import ModelConfig, TextClassifier, TrainConfig
 from workbench.cli import main
+from workbench.data import PLANTED_WORDS, planted_dataset
 from workbench.errors import InputError
 from workbench.explain import METHODS, ModelPredictor, explain, remove_words, word_units
 from workbench.explain.gradients import attention_rollout
 from workbench.tokenizer import split_words
 
-FILLER = [
-    "the",
-    "a",
-    "movie",
-    "film",
-    "plot",
-    "cast",
-    "was",
-    "is",
-    "on",
-    "by",
-    "with",
-    "and",
-    "it",
-    "this",
-    "very",
-    "quite",
-]
-PLANTED = {"zork": "positive", "blick": "negative"}
-
 
 def planted_corpus(n: int = 450, seed: int = 0) -> tuple[list[str], list[str]]:
-    """Filler words plus at most one planted word, which alone decides the label.
-
-    Three classes, so the model must read both cues: "zork" -> positive, "blick" ->
-    negative, neither -> neutral.
-    """
-    rng = np.random.default_rng(seed)
-    texts, labels = [], []
-    for i in range(n):
-        cue = ["zork", "blick", None][i % 3]
-        words = list(rng.choice(FILLER, size=rng.integers(4, 9)))
-        if cue is not None:
-            words.insert(int(rng.integers(0, len(words) + 1)), cue)
-        texts.append(" ".join(words))
-        labels.append(PLANTED.get(cue, "neutral"))
-    return texts, labels
+    data = planted_dataset(n, seed)
+    return data.texts, data.labels
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +69,7 @@ def test_every_method_reports_the_same_word_units(planted_model, method):
 def test_planted_word_ranks_first(planted_model, method):
     for text, cue in [(TEXT, "zork"), ("with a blick and the cast it was", "blick")]:
         result = explain(planted_model, text, method, **SETTINGS.get(method, {}))
-        assert result.predicted_label == PLANTED[cue]
+        assert result.predicted_label == PLANTED_WORDS[cue]
         assert result.top_words(1)[0][0].text == cue
 
 
@@ -247,3 +215,28 @@ def test_cli_explain_bad_input_exits_2(planted_model, tmp_path, capsys):
     artifact = planted_model.save(tmp_path / "model")
     assert main(["explain", "--model", str(artifact), "   "]) == 2
     assert capsys.readouterr().err.startswith("workbench: error:")
+
+
+def test_scorecard_scores_every_method_on_every_text(planted_model):
+    from workbench.explain import scorecard
+
+    texts = planted_corpus(4, seed=5)[0]
+    card = scorecard(
+        planted_model,
+        texts,
+        ["shap", "lime", "attention"],
+        settings={"shap": {"max_evals": 150}, "lime": {"num_samples": 150}},
+        random_repeats=3,
+        progress=False,
+    )
+    assert len(card.per_text) == 12
+    summary = card.summary()
+    assert list(summary.index) == ["shap", "lime", "attention"]
+    assert {"comprehensiveness", "random_comprehensiveness", "median_seconds"} <= set(summary)
+    assert np.isfinite(summary.to_numpy()).all()
+    matrix = card.agreement()
+    assert np.allclose(np.diag(matrix), 1.0) and np.allclose(matrix, matrix.T)
+    # on the planted texts with a cue, SHAP's top word deletes the decision
+    assert (
+        summary.loc["shap", "comprehensiveness"] > summary.loc["shap", "random_comprehensiveness"]
+    )

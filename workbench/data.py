@@ -463,6 +463,59 @@ def load_reviews() -> tuple[LabeledTexts, LabeledTexts]:
     )
 
 
+def load_reviews_table(split: str = "train") -> pd.DataFrame:
+    """The embedded reviews with every column (text, label, domain, phenomenon), for exploring.
+
+    Args:
+        split: ``"train"`` or ``"test"``.
+    """
+    if split not in ("train", "test"):
+        raise InputError(f"split must be 'train' or 'test', got {split!r}")
+    return pd.read_csv(_reviews_dir() / f"{split}.csv", keep_default_na=False)
+
+
+# Teaching data whose right explanation is known: the label depends only on these words.
+PLANTED_WORDS = {"zork": "positive", "blick": "negative"}
+_PLANTED_FILLER = [
+    "the",
+    "a",
+    "movie",
+    "film",
+    "plot",
+    "cast",
+    "was",
+    "is",
+    "on",
+    "by",
+    "with",
+    "and",
+    "it",
+    "this",
+    "very",
+    "quite",
+]
+
+
+def planted_dataset(n: int = 450, seed: int = 0) -> LabeledTexts:
+    """Filler words plus at most one planted word, which alone decides the label.
+
+    "zork" makes a text positive, "blick" negative, neither neutral (three classes, so a
+    model must read both cues). A faithful explanation ranks the planted word first: the
+    one case where the right answer is known, used to check explainers.
+    """
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    cues = [*PLANTED_WORDS, None]
+    for i in range(n):
+        cue = cues[i % len(cues)]
+        words = list(rng.choice(_PLANTED_FILLER, size=rng.integers(4, 9)))
+        if cue is not None:
+            words.insert(int(rng.integers(0, len(words) + 1)), cue)
+        texts.append(" ".join(words))
+        labels.append(PLANTED_WORDS.get(cue, "neutral"))
+    return LabeledTexts(texts, labels, source=f"planted_dataset(n={n}, seed={seed})")
+
+
 def _download_sst2(root: Path) -> None:
     """Fetch GLUE's SST-2.zip, check its SHA-256, and place train.tsv and dev.tsv in root."""
     archive = io.BytesIO()  # 7 MB: nothing touches the disk before the checksum passes

@@ -14,6 +14,7 @@ the same seed, so the two agree.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -426,3 +427,49 @@ def _percentile_interval(samples: np.ndarray, confidence: float) -> ConfidenceIn
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(samples, [tail, 1.0 - tail])
     return ConfidenceInterval(low=float(low), high=float(high), confidence=float(confidence))
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Single-text latency percentiles and batched throughput of one model on one machine."""
+
+    p50_ms: float
+    p99_ms: float
+    throughput_per_s: float
+    repeats: int
+    batch_texts: int
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def measure_latency(model: Any, texts: Sequence[str], *, repeats: int = 200) -> Latency:
+    """Time ``model.predict_proba``: one text at a time, then all ``texts`` in one call.
+
+    Single-text latency is measured over ``repeats`` calls cycling through ``texts``
+    (after one warm-up call, so lazy initialisation does not count) and reported as the
+    median and 99th percentile. Throughput is texts per second for one call on all of
+    ``texts``, batched however the model batches internally.
+    """
+    if not len(texts):
+        raise InputError("measure_latency needs at least one text to time")
+    if repeats < 1:
+        raise InputError(f"repeats must be at least 1, got {repeats}")
+    texts = list(texts)
+    model.predict_proba(texts[:1])
+    times = []
+    for i in range(repeats):
+        started = time.perf_counter()
+        model.predict_proba([texts[i % len(texts)]])
+        times.append(time.perf_counter() - started)
+    started = time.perf_counter()
+    model.predict_proba(texts)
+    batch_seconds = time.perf_counter() - started
+    p50, p99 = np.percentile(np.array(times) * 1000.0, [50, 99])
+    return Latency(
+        p50_ms=float(p50),
+        p99_ms=float(p99),
+        throughput_per_s=len(texts) / batch_seconds,
+        repeats=repeats,
+        batch_texts=len(texts),
+    )
