@@ -30,6 +30,8 @@ def test_unknown_setting_names_it_and_lists_known_ones():
         (lambda: TrainConfig(batch_size=0), "batch_size"),
         (lambda: TrainConfig(learning_rate=0.0), "learning_rate"),
         (lambda: TrainConfig(warmup_ratio=1.0), "warmup_ratio"),
+        (lambda: TrainConfig(weight_decay=-0.1), "weight_decay"),
+        (lambda: TrainConfig(label_smoothing=1.0), "label_smoothing"),
         (lambda: TrainConfig(monitor="f1"), "monitor"),
         (lambda: TrainConfig(max_steps=0), "max_steps"),
         (lambda: TokenizerConfig(min_frequency=0), "min_frequency"),

@@ -360,7 +360,7 @@ def test_plausibility_by_hand():
 
 
 def test_plausibility_rejects_unusable_rationales(expl):
-    with pytest.raises(InputError, match="marks no words"):
+    with pytest.raises(InputError, match="marks none of the"):
         plausibility(expl, np.zeros(5, dtype=bool))
     with pytest.raises(InputError, match="5 words"):
         plausibility(expl, np.ones(4, dtype=bool))
@@ -396,3 +396,22 @@ def test_end_to_end_on_a_tiny_text_classifier(trained_clf):
     assert np.isfinite(insertion_curve(trained_clf, expl).auc)
     assert np.isfinite(list(aopc(trained_clf, expl).values())).all()
     assert 0.0 <= plausibility(expl, rationale_mask(words, [(21, 30)]))["auprc"] <= 1.0
+
+
+def test_plausibility_scores_only_the_words_the_model_read():
+    words = split_words("good film overall but bad ending")
+    scores = np.array([[0, 3.0], [0, 0.5], [0, 0.1], [0, 0.2], [0, 2.0], [0, 1.0]])
+    explanation = Explanation(
+        text="good film overall but bad ending",
+        words=words,
+        classes=["neg", "pos"],
+        attributions=scores,
+        probabilities=np.array([0.2, 0.8]),
+        method="hand",
+        settings={"visible_words": 3},
+    )
+    human = np.array([True, False, False, False, True, False])  # "bad" lies past the cut
+    result = plausibility(explanation, human)
+    assert result == {"token_f1": 1.0, "auprc": 1.0}  # only "good" counts, ranked first
+    with pytest.raises(InputError, match="none of the 3 words"):
+        plausibility(explanation, np.array([False] * 4 + [True, False]))

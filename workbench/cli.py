@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--learning-rate", type=float, default=1e-3, help="peak learning rate (1e-3)"
     )
+    train.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay (0.01)")
+    train.add_argument(
+        "--label-smoothing", type=float, default=0.0, help="soften one-hot targets (0.0)"
+    )
     train.add_argument("--max-steps", type=int, help="stop after this many steps (a dry run)")
     train.add_argument("--d-model", type=int, default=128, help="model width (128)")
     train.add_argument("--layers", type=int, default=2, help="encoder blocks (2)")
@@ -148,6 +152,8 @@ def _train(args: argparse.Namespace) -> None:
             num_epochs=args.epochs,
             batch_size=args.batch_size,
             learning_rate=args.learning_rate,
+            weight_decay=args.weight_decay,
+            label_smoothing=args.label_smoothing,
             max_steps=args.max_steps,
             seed=args.seed,
             device=args.device,

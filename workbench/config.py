@@ -131,6 +131,10 @@ class TrainConfig(_JsonConfig):
             raise InputError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.learning_rate <= 0:
             raise InputError(f"learning_rate must be positive, got {self.learning_rate}")
+        if self.weight_decay < 0:
+            raise InputError(f"weight_decay must be non-negative, got {self.weight_decay}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise InputError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise InputError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
         if self.monitor not in ("accuracy", "macro_f1", "loss"):

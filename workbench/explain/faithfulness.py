@@ -612,8 +612,13 @@ def plausibility(explanation: Explanation, human: np.ndarray, *, label=None) -> 
     is the step-wise sum, which does not interpolate optimistically. Plausibility is not
     faithfulness: the model need not use the words people would.
 
+    Only the words the model read are scored (``settings["visible_words"]``, set by every
+    explainer): words past its ``max_length`` get no attribution from any method, so a
+    human rationale there says nothing about the explanation.
+
     Raises:
-        InputError: if ``human`` has no True entry or its length is not the word count.
+        InputError: if ``human`` has no True entry among the words the model read, or its
+            length is not the word count.
     """
     human = np.asarray(human, dtype=bool)
     if human.ndim != 1 or len(human) != len(explanation.words):
@@ -622,12 +627,14 @@ def plausibility(explanation: Explanation, human: np.ndarray, *, label=None) -> 
             f"{len(explanation.words)} words; build it with "
             "rationale_mask(explanation.words, spans)"
         )
+    seen = int(explanation.settings.get("visible_words", len(human)))
+    human = human[:seen]
     if not human.any():
         raise InputError(
-            "the human rationale marks no words; plausibility needs at least one rationale "
-            "word (check the spans belong to this text)"
+            f"the human rationale marks none of the {seen} words the model read; plausibility "
+            "needs at least one (check the spans belong to this text)"
         )
-    scores = _scores(explanation, _label(explanation, label))
+    scores = _scores(explanation, _label(explanation, label))[:seen]
     predicted = np.zeros(len(human), dtype=bool)
     predicted[_ranking(scores)[: int(human.sum())]] = True
     return {
