@@ -37,7 +37,8 @@ class BucketBatchSampler(Sampler[list[int]]):
     each pool is sorted by length and cut into batches, and the batches are shuffled: similar
     lengths share a batch while the epoch order stays random. Without ``shuffle`` the whole
     set is sorted by length (fastest for inference). ``num_replicas``/``rank`` give each
-    process of a distributed run its own share of the batches.
+    process of a distributed run its own share of the batches: equal counts when
+    shuffling (training steps stay in lockstep), each batch exactly once otherwise.
     """
 
     def __init__(
@@ -80,20 +81,22 @@ class BucketBatchSampler(Sampler[list[int]]):
             ]
         return [batches[i] for i in rng.permutation(len(batches))]
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def _my_batches(self) -> list[np.ndarray]:
         batches = self._all_batches()
-        if self.num_replicas > 1:
-            # Every rank must take the same number of steps, or collective ops hang:
-            # wrap around so the batch count divides evenly.
-            total = math.ceil(len(batches) / self.num_replicas) * self.num_replicas
-            batches = [
-                batches[i % len(batches)] for i in range(self.rank, total, self.num_replicas)
-            ]
-        return (batch.tolist() for batch in batches)
+        if self.num_replicas == 1:
+            return batches
+        if not self.shuffle:  # evaluation: every example exactly once, shards may differ
+            return batches[self.rank :: self.num_replicas]
+        # Training: every rank must take the same number of steps, or the gradient
+        # all-reduce hangs; wrap around so the batch count divides evenly.
+        total = math.ceil(len(batches) / self.num_replicas) * self.num_replicas
+        return [batches[i % len(batches)] for i in range(self.rank, total, self.num_replicas)]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return (batch.tolist() for batch in self._my_batches())
 
     def __len__(self) -> int:
-        # Pools are cut separately and may each end in a short batch: count, don't guess.
-        return math.ceil(len(self._all_batches()) / self.num_replicas)
+        return len(self._my_batches())
 
 
 def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:

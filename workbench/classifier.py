@@ -26,6 +26,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from workbench.batching import TokenizedDataset, pad_batch
 from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
 from workbench.data import LabeledTexts, stratified_split, validate_labeled
+from workbench.distributed import is_main_process
 from workbench.errors import InputError
 from workbench.model import build_model
 from workbench.tokenizer import WordTokenizer
@@ -201,6 +202,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         """
         self._check_fitted()
         target = Path(directory)
+        if not is_main_process():
+            return target  # in a torchrun job every rank holds the same model: rank 0 writes
         if target.exists() and not target.is_dir():
             raise InputError(f"{target} is a file; give a directory path for the artifact")
         if target.exists() and not (target / "config.json").is_file() and any(target.iterdir()):

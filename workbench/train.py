@@ -26,10 +26,12 @@ import torch
 from safetensors.torch import save_file
 from sklearn.metrics import accuracy_score, f1_score
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from workbench.batching import TokenizedDataset, make_loader
 from workbench.config import TrainConfig
+from workbench.distributed import Ranks, gather_across_ranks, setup, sum_across_ranks
 from workbench.errors import InputError
 
 
@@ -133,11 +135,18 @@ def _autocast(device: torch.device):
 
 @torch.no_grad()
 def evaluate_loss(
-    model: nn.Module, loader, device: torch.device
+    model: nn.Module, loader, device: torch.device, ranks: Ranks | None = None
 ) -> tuple[float, np.ndarray, np.ndarray]:
-    """Mean loss, predicted and true label indices over a loader (model in eval mode)."""
+    """Mean loss, predicted and true label indices over a loader (model in eval mode).
+
+    In a distributed run each rank scores its shard and the results are combined, so every
+    rank returns the same numbers for the whole set.
+    """
+    ranks = ranks or Ranks()
     model.eval()
-    total, count, preds, golds = 0.0, 0, [], []
+    total, count = 0.0, 0
+    # Start from empty tensors: a rank whose shard is empty still has something to gather.
+    preds, golds = [torch.empty(0, dtype=torch.long)], [torch.empty(0, dtype=torch.long)]
     for batch in loader:
         batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
         with _autocast(device):
@@ -146,7 +155,10 @@ def evaluate_loss(
         count += len(batch["labels"])
         preds.append(out.logits.argmax(-1).cpu())
         golds.append(batch["labels"].cpu())
-    return total / max(count, 1), torch.cat(preds).numpy(), torch.cat(golds).numpy()
+    total, count = sum_across_ranks([total, count], ranks)
+    preds = gather_across_ranks(torch.cat(preds).numpy(), ranks)
+    golds = gather_across_ranks(torch.cat(golds).numpy(), ranks)
+    return total / max(count, 1), preds, golds
 
 
 def _score(metrics: dict[str, float], monitor: str) -> float:
@@ -191,14 +203,23 @@ def fit(
         raise InputError("training data needs at least one labelled example")
     set_seed(config.seed)
     device = resolve_device(config.device)
+    ranks = setup(device.type)
+    if ranks.distributed and device.type == "cuda":
+        device = torch.device("cuda", ranks.local_rank)
     model.to(device)
-    step_model = torch.compile(model) if config.compile and device.type == "cuda" else model
+    eval_model = torch.compile(model) if config.compile and device.type == "cuda" else model
+    step_model = eval_model
+    if ranks.distributed:  # gradients are averaged across ranks in backward
+        step_model = DistributedDataParallel(
+            eval_model, device_ids=[ranks.local_rank] if device.type == "cuda" else None
+        )
     pin = device.type == "cuda"
+    shards = {"num_replicas": ranks.world_size, "rank": ranks.rank, "pin_memory": pin}
     train_loader = make_loader(
-        train_data, config.batch_size, pad_id, shuffle=True, seed=config.seed, pin_memory=pin
+        train_data, config.batch_size, pad_id, shuffle=True, seed=config.seed, **shards
     )
     val_loader = (
-        make_loader(val_data, config.batch_size * 4, pad_id, shuffle=False, pin_memory=pin)
+        make_loader(val_data, config.batch_size * 4, pad_id, shuffle=False, **shards)
         if val_data is not None and len(val_data)
         else None
     )
@@ -217,7 +238,9 @@ def fit(
     best_weights: dict[str, torch.Tensor] | None = None
     evaluations_without_gain = 0
     started = time.perf_counter()
-    bar = tqdm(total=total_steps, desc="training", unit="step", disable=not progress)
+    bar = tqdm(
+        total=total_steps, desc="training", unit="step", disable=not (progress and ranks.is_main)
+    )
     for callback in callbacks:
         callback.on_train_start(state)
 
@@ -252,8 +275,10 @@ def fit(
                 bar.set_postfix(loss=f"{state.loss:.4f}", epoch=epoch + 1)
                 for callback in callbacks:
                     callback.on_batch_end(state)
+            epoch_loss, epoch_examples = sum_across_ranks([epoch_loss, epoch_examples], ranks)
             if epoch_examples == 0:
                 break
+            state.epoch_loss = epoch_loss / epoch_examples
             record = {
                 "epoch": epoch + 1,
                 "step": state.step,
@@ -261,7 +286,7 @@ def fit(
                 "learning_rate": state.learning_rate,
             }
             if val_loader is not None:
-                val_loss, preds, golds = evaluate_loss(step_model, val_loader, device)
+                val_loss, preds, golds = evaluate_loss(eval_model, val_loader, device, ranks)
                 state.metrics = {
                     "loss": val_loss,
                     "accuracy": float(accuracy_score(golds, preds)),
@@ -275,7 +300,7 @@ def fit(
                         {k: v.cpu() for k, v in model.state_dict().items()}
                     )
                     evaluations_without_gain = 0
-                    if checkpoint_dir is not None:
+                    if checkpoint_dir is not None and ranks.is_main:
                         _save_checkpoint(model, Path(checkpoint_dir))
                 else:
                     evaluations_without_gain += 1
