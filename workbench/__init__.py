@@ -3,35 +3,50 @@
 The public API, re-exported from the modules that own each concern.
 """
 
+from workbench.baselines import TfidfLogisticRegression
 from workbench.classifier import TextClassifier
+from workbench.compare import Comparison, compare, load_model, register_model, registered_models
 from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
 from workbench.data import LabeledTexts, load_reviews, load_sst2, load_table, stratified_split
 from workbench.errors import InputError
 from workbench.evaluate import Evaluation, evaluate
-from workbench.model import ClassifierOutput, TransformerClassifier
+from workbench.model import (
+    BagOfEmbeddingsClassifier,
+    ClassifierOutput,
+    TransformerClassifier,
+    build_model,
+)
 from workbench.tokenizer import WordTokenizer
 from workbench.train import Callback, History, TrainState, resolve_device, set_seed
 from workbench.version import __version__
 
 __all__ = [
+    "BagOfEmbeddingsClassifier",
     "Callback",
     "ClassifierOutput",
+    "Comparison",
     "Evaluation",
     "History",
     "InputError",
     "LabeledTexts",
     "ModelConfig",
     "TextClassifier",
+    "TfidfLogisticRegression",
     "TokenizerConfig",
     "TrainConfig",
     "TrainState",
     "TransformerClassifier",
     "WordTokenizer",
     "__version__",
+    "build_model",
+    "compare",
     "evaluate",
+    "load_model",
     "load_reviews",
     "load_sst2",
     "load_table",
+    "register_model",
+    "registered_models",
     "resolve_device",
     "set_seed",
     "stratified_split",

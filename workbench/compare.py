@@ -130,22 +130,19 @@ def make_model(name: str, *, seed: int = 0, **options: Any) -> Any:
             "Add your own with workbench.compare.register_model"
         )
     factory = _REGISTRY[name].factory
-    accepted = _keyword_names(factory)
-    kwargs = {
-        k: v for k, v in options.items() if v is not None and (accepted is None or k in accepted)
-    }
+    names, var_keyword = _signature_names(factory)
+    kwargs = {k: v for k, v in options.items() if v is not None and (var_keyword or k in names)}
     return factory(seed=seed, **kwargs)
 
 
-def _keyword_names(function: Callable) -> set[str] | None:
-    """Keyword names ``function`` accepts, or None when it takes ``**kwargs``."""
+def _signature_names(function: Callable) -> tuple[set[str], bool]:
+    """The parameter names of ``function`` and whether it also takes ``**kwargs``."""
     try:
         parameters = inspect.signature(function).parameters.values()
     except (TypeError, ValueError):
-        return set()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-        return None
-    return {p.name for p in parameters}
+        return set(), False
+    var_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+    return {p.name for p in parameters}, var_keyword
 
 
 def _text_classifier(
@@ -570,6 +567,7 @@ def format_leaderboard(leaderboard: pd.DataFrame) -> str:
                 "texts/s": _number(row["throughput_per_s"], "{:,.0f}"),
                 "params": _number(row["parameters"], "{:,.0f}"),
                 "artifact": _size(row["artifact_bytes"]),
+                **({"note": row["error"]} if row["error"] else {}),
             }
         )
     table = pd.DataFrame(lines).fillna("")
@@ -732,12 +730,7 @@ def compare(
             predict_seconds = time.perf_counter() - started
             proba = _align_columns(name, model, proba, labels, len(test))
             latency = _median_latency(model, test.texts, latency_repeats)
-        except LabelMismatchError:
-            raise  # not one model's failure: the comparison itself would be wrong
-        except Exception as exc:  # any failure of one model must not stop the others
-            row["error"] = _describe(exc)
-        else:
-            result = evaluate(
+            result = evaluate(  # also rejects "probabilities" that are not (NaN, logits)
                 test.labels,
                 [labels[i] for i in proba.argmax(axis=1)],
                 proba,
@@ -745,6 +738,11 @@ def compare(
                 n_bootstrap=n_bootstrap,
                 seed=seed,
             )
+        except LabelMismatchError:
+            raise  # not one model's failure: the comparison itself would be wrong
+        except Exception as exc:  # any failure of one model must not stop the others
+            row["error"] = _describe(exc)
+        else:
             evaluations[name], probabilities[name], fitted_models[name] = result, proba, model
             row.update(
                 accuracy=result.accuracy,
@@ -844,8 +842,9 @@ def _resolve_models(models, seed: int, options: dict[str, Any]) -> list[tuple[st
 
 
 def _fit_quietly(model: Any, train: LabeledTexts) -> None:
-    accepted = _keyword_names(model.fit)
-    kwargs = {"progress": False} if accepted is None or "progress" in accepted else {}
+    # Only a fit that names ``progress`` gets it: a **kwargs fit (a scikit-learn Pipeline)
+    # would route it to its steps, which reject it.
+    kwargs = {"progress": False} if "progress" in _signature_names(model.fit)[0] else {}
     model.fit(list(train.texts), list(train.labels), **kwargs)
 
 

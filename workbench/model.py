@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from workbench.config import ModelConfig
+from workbench.errors import InputError
 
 
 class SelfAttention(nn.Module):
@@ -213,7 +214,8 @@ class BagOfEmbeddingsClassifier(nn.Module):
     ) -> ClassifierOutput:
         """Classify a padded batch; arguments as in :meth:`TransformerClassifier.forward`."""
         if output_attentions:
-            raise ValueError(
+            # InputError is a ValueError that the CLI reports as one line (explain --method).
+            raise InputError(
                 "a bag-of-embeddings model has no attention to return; use a gradient or "
                 "perturbation explainer, or a transformer model for attention weights"
             )

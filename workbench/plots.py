@@ -110,7 +110,8 @@ def reliability_curve(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean confidence, accuracy and count of each non-empty equal-width confidence bin."""
     confidence = proba.max(axis=1)
-    bins = np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)  # (lo, hi]
+    # Right-inclusive bins (lo, hi], drawn exactly as workbench.evaluate bins them for ECE.
+    bins = np.searchsorted(np.linspace(0.0, 1.0, n_bins + 1)[1:-1], confidence, side="left")
     counts = np.bincount(bins, minlength=n_bins)
     filled = counts > 0
     mean_confidence = np.bincount(bins, weights=confidence, minlength=n_bins)[filled]

@@ -157,10 +157,13 @@ def attention_explanation(model: Any, text: str) -> Explanation:
     non-negative and identical for every class (attention is not class-specific).
     """
     network, _, words, input_ids, mask, notes, visible = _network_inputs(model, text)
+    if network.config.architecture != "transformer":
+        raise InputError(
+            f"a {network.config.architecture} model has no attention to show; "
+            "use shap, lime or a gradient method"
+        )
     with torch.no_grad():
         out = network(input_ids, mask, output_attentions=True)
-    if out.attentions is None:
-        raise InputError(f"{type(network).__name__} has no attention layers to show")
     attention = torch.stack(out.attentions)[:, 0].double().cpu().numpy()  # (L, H, T, T)
     rollout = attention_rollout(attention)  # (T, T)
     pooled = rollout[0] if network.config.pooling == "cls" else rollout.mean(axis=0)  # (T,)

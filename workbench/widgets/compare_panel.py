@@ -1,0 +1,519 @@
+"""The comparison panel: train several models on one split, rank them honestly, and browse
+the test texts on which two of them disagree, with both models' explanations.
+
+``compare_panel(train, test)`` returns a :class:`ComparePanel`. **Run** calls
+:func:`workbench.compare.compare` on the selected models and fills five tabs: the
+leaderboard (intervals, cost) with its figure, the pairwise significance table (McNemar's
+exact test, Holm-corrected), the confusion matrices, the reliability diagram, and the
+disagreement browser. ``panel.comparison`` holds the :class:`~workbench.compare.Comparison`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import inspect
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import ipywidgets as widgets
+import pandas as pd
+
+from workbench import plots
+from workbench.compare import Comparison, compare, make_model, registered_models
+from workbench.data import LabeledTexts
+from workbench.errors import InputError
+from workbench.explain import Explanation, explain, explanation_html
+from workbench.train import Callback, TrainState
+from workbench.widgets._base import Panel, button, html_table, labelled, message_html, show_figures
+
+# Offered and ticked by default when present: cheap enough for a laptop in a minute or two.
+DEFAULT_SELECTION = ("tfidf-logreg", "bag-of-embeddings", "transformer-small")
+# Budgets of "Explain both": small, because the browser is for a quick look.
+PAIR_BUDGETS = {"lime": {"num_samples": 500}, "shap": {"max_evals": 300}}
+_STATUS_INTERVAL_S = 0.5
+
+
+def _names(function: Any) -> set[str]:
+    """Parameter names ``function`` declares (a ``**kwargs`` catch-all does not count)."""
+    try:
+        return set(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return set()
+
+
+class _Tracked:
+    """Wraps one model for :func:`compare`, reporting when its training starts and how far
+    it got; everything else is passed through to the wrapped model."""
+
+    def __init__(self, panel: ComparePanel, name: str, index: int, model: Any) -> None:
+        self._panel, self._name, self._index, self.inner = panel, name, index, model
+
+    def fit(self, texts: Sequence[str], labels: Sequence, progress: bool = False) -> _Tracked:
+        self._panel._model_started(self._name, self._index)
+        accepted = _names(self.inner.fit)
+        kwargs: dict[str, Any] = {}
+        if "progress" in accepted:  # the panel reports progress; the model's own bar stays off
+            kwargs["progress"] = False
+        if "callbacks" in accepted:
+            kwargs["callbacks"] = [_StepReporter(self._panel, self._name, self._index)]
+        self.inner.fit(texts, labels, **kwargs)
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> Any:
+        return self.inner.predict_proba(texts)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "inner":  # not set yet (copy/pickle probing): no recursion
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+
+class _StepReporter(Callback):
+    def __init__(self, panel: ComparePanel, name: str, index: int) -> None:
+        self.panel, self.name, self.index = panel, name, index
+        self._last = 0.0
+
+    def on_batch_end(self, state: TrainState) -> None:
+        now = time.monotonic()
+        if now - self._last >= _STATUS_INTERVAL_S:
+            self._last = now
+            self.panel._say(
+                f"training {self.name} ({self.index + 1} of {self.panel.progress.max}): "
+                f"epoch {state.epoch + 1}, step {state.step} of {state.total_steps}",
+                "busy",
+            )
+
+
+def _interval(value: float, low: float, high: float) -> str:
+    if _missing(value):
+        return ""
+    return f"{value:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _fmt(value: Any, pattern: str) -> str:
+    return "" if _missing(value) else pattern.format(value)
+
+
+def leaderboard_html(comparison: Comparison) -> str:
+    """The leaderboard with 95% intervals and cost columns, best first; every cell escaped."""
+    rows = []
+    for row in comparison.leaderboard.to_dict(orient="records"):
+        rows.append(
+            (
+                row["model"],
+                _interval(row["accuracy"], row["accuracy_low"], row["accuracy_high"]),
+                _interval(row["macro_f1"], row["macro_f1_low"], row["macro_f1_high"]),
+                _fmt(row["ece"], "{:.3f}"),
+                _fmt(row["train_seconds"], "{:.1f}"),
+                _fmt(row["latency_ms_p50"], "{:.2f}"),
+                _fmt(row["parameters"], "{:,.0f}"),
+                row["error"] or "",
+            )
+        )
+    header = [
+        "model",
+        "accuracy [95% CI]",
+        "macro-F1 [95% CI]",
+        "ECE",
+        "train s",
+        "latency ms",
+        "parameters",
+        "error",
+    ]
+    return (
+        f"<b>Leaderboard</b> ({len(comparison.test)} test texts; best accuracy first)"
+        + html_table(rows, header)
+    )
+
+
+def significance_html(table: pd.DataFrame) -> str:
+    """Pairwise tests as an escaped table, with a one-line reading guide."""
+    if table.empty:
+        return message_html("fewer than two models were scored: nothing to test", "info")
+    rows = [
+        (
+            r["model_a"],
+            r["model_b"],
+            f"{r['accuracy_diff']:+.3f} [{r['diff_low']:+.3f}, {r['diff_high']:+.3f}]",
+            r["only_a_correct"],
+            r["only_b_correct"],
+            f"{r['p_value']:.3g}",
+            f"{r['p_holm']:.3g}",
+            "yes" if r["significant"] else "no",
+        )
+        for r in table.to_dict(orient="records")
+    ]
+    guide = (
+        "<small>only A / only B: test texts exactly one of the two gets right (all McNemar "
+        "looks at). p (Holm): the p-value corrected for testing every pair; "
+        "'significant' means p (Holm) &lt; 0.05.</small>"
+    )
+    header = [
+        "model A",
+        "model B",
+        "accuracy A − B [95% CI]",
+        "only A right",
+        "only B right",
+        "p (McNemar)",
+        "p (Holm)",
+        "significant",
+    ]
+    return "<b>Is the difference real?</b>" + html_table(rows, header) + guide
+
+
+class ComparePanel(Panel):
+    """Compare models on one split and browse their disagreements; see :func:`compare_panel`.
+
+    Widgets (attributes): ``model_select`` (SelectMultiple), ``epochs``, ``run_button``,
+    ``progress``, ``status``, ``tabs``, ``leaderboard`` and ``significance`` (HTML),
+    ``leaderboard_plot``, ``confusion`` and ``calibration`` (Outputs); the disagreement
+    browser: ``model_a``, ``model_b``, ``disagreement_index`` (IntSlider),
+    ``disagreement`` (HTML), ``explain_method``, ``explain_button``, ``pair_html``.
+    Results: ``comparison``, ``disagreements`` (the current pair's table),
+    ``pair_explanations`` (the last "Explain both").
+    """
+
+    def __init__(
+        self,
+        train: LabeledTexts,
+        test: LabeledTexts,
+        *,
+        models: Sequence[str | tuple[str, Any]] | None = None,
+        selected: Sequence[str] | None = None,
+        num_epochs: int = 8,
+        seed: int = 0,
+        n_bootstrap: int = 1000,
+        background: bool = True,
+    ) -> None:
+        super().__init__(background=background)
+        for data, what in ((train, "train"), (test, "test")):
+            if not isinstance(data, LabeledTexts):
+                raise InputError(f"{what} must be LabeledTexts, e.g. from workbench.load_reviews()")
+        self.train_data, self.test_data = train, test
+        self.seed, self.n_bootstrap = seed, n_bootstrap
+        self._entries = self._offered(models)
+        names = list(self._entries)
+        if selected is None:
+            selected = [n for n in DEFAULT_SELECTION if n in names] or names
+        unknown = sorted(set(selected) - set(names))
+        if unknown:
+            raise InputError(f"selected models {unknown} are not offered; offered: {names}")
+        self.comparison: Comparison | None = None
+        self.disagreements: pd.DataFrame | None = None
+        self.pair_explanations: list[Explanation] = []
+        self._filling = False
+
+        style = {"description_width": "initial"}
+        described = registered_models()
+        self.model_select = widgets.SelectMultiple(
+            options=[(f"{n} — {described[n]}" if described.get(n) else n, n) for n in names],
+            value=tuple(selected),
+            rows=min(6, max(3, len(names))),
+            layout={"width": "640px"},
+        )
+        self.epochs = widgets.IntSlider(
+            value=num_epochs,
+            min=1,
+            max=40,
+            description="epochs (neural models)",
+            style=style,
+            layout={"width": "420px"},
+        )
+        self.run_button = button("Run", style="primary", icon="play")
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="models")
+        self.leaderboard = widgets.HTML()
+        self.leaderboard_plot = widgets.Output()
+        self.significance = widgets.HTML()
+        self.confusion = widgets.Output()
+        self.calibration = widgets.Output()
+
+        self.model_a = widgets.Dropdown(
+            description="model A", options=[], layout={"width": "300px"}
+        )
+        self.model_b = widgets.Dropdown(
+            description="model B", options=[], layout={"width": "300px"}
+        )
+        self.disagreement_index = widgets.IntSlider(
+            value=0,
+            min=0,
+            max=0,
+            description="disagreement",
+            style=style,
+            disabled=True,
+            layout={"width": "420px"},
+        )
+        self.disagreement = widgets.HTML()
+        self.explain_method = widgets.Dropdown(
+            options=["lime", "shap"], value="lime", description="method", layout={"width": "200px"}
+        )
+        self.explain_button = button("Explain both", icon="search", tooltip="Explain both models")
+        self.pair_html = widgets.HTML()
+        self._action_buttons = [self.run_button, self.explain_button]
+
+        self.tabs = widgets.Tab(
+            children=[
+                widgets.VBox([self.leaderboard, self.leaderboard_plot]),
+                self.significance,
+                self.confusion,
+                self.calibration,
+                widgets.VBox(
+                    [
+                        widgets.HBox([self.model_a, self.model_b]),
+                        self.disagreement_index,
+                        self.disagreement,
+                        widgets.HBox([self.explain_method, self.explain_button]),
+                        self.pair_html,
+                    ]
+                ),
+            ]
+        )
+        for i, title in enumerate(
+            ["Leaderboard", "Significance", "Confusion", "Calibration", "Disagreements"]
+        ):
+            self.tabs.set_title(i, title)
+
+        self.run_button.on_click(lambda _: self.run(block=not self.background))
+        self.explain_button.on_click(lambda _: self.explain_both(block=not self.background))
+        self.model_a.observe(lambda _: self._update_pair(), names="value")
+        self.model_b.observe(lambda _: self._update_pair(), names="value")
+        self.disagreement_index.observe(lambda _: self._show_disagreement(), names="value")
+
+        self.children = [
+            labelled("models", self.model_select),
+            labelled("training", self.epochs),
+            widgets.HBox([self.run_button, self.progress]),
+            self.status,
+            self.tabs,
+        ]
+        self._say(f"{len(train)} training and {len(test)} test texts; pick models and press Run.")
+
+    @staticmethod
+    def _offered(models: Sequence[str | tuple[str, Any]] | None) -> dict[str, Any]:
+        """name -> registry name (str) or an estimator to fit as it is."""
+        if models is None:
+            return {name: name for name in registered_models()}
+        if isinstance(models, (str, tuple)) or not isinstance(models, Sequence) or not models:
+            raise InputError(
+                "models must be a non-empty list of registry names or (name, estimator) pairs"
+            )
+        offered: dict[str, Any] = {}
+        for item in models:
+            if isinstance(item, str):
+                if item not in registered_models():
+                    raise InputError(
+                        f"unknown model {item!r}; registered: {', '.join(registered_models())}"
+                    )
+                offered[item] = item
+            elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+                offered[item[0]] = item[1]
+            else:
+                raise InputError(f"cannot offer {item!r}: give a name or a (name, estimator) pair")
+        return offered
+
+    # ----------------------------------------------------------------- actions
+    def run(self, block: bool = True) -> bool:
+        """Train and score the selected models (what **Run** does).
+
+        Blocks unless ``block=False`` (a background thread; :meth:`wait` joins it). Returns
+        False if nothing started or, when blocking, if the comparison failed as a whole
+        (a single model's failure is listed on the leaderboard instead).
+        """
+        return self._start(self._run, block=block)
+
+    def explain_both(self, block: bool = True) -> bool:
+        """Explain the shown disagreement with both models (what **Explain both** does)."""
+        return self._start(self._explain_both, block=block)
+
+    # --------------------------------------------------------------- internals
+    def _model_started(self, name: str, index: int) -> None:
+        self.progress.value = index
+        self._say(f"training {name} ({index + 1} of {self.progress.max})", "busy")
+
+    def _run(self) -> None:
+        names = list(self.model_select.value)
+        if not names:
+            raise InputError("select at least one model")
+        options = {"num_epochs": int(self.epochs.value)}
+        entries = []
+        for index, name in enumerate(names):
+            spec = self._entries[name]
+            model = make_model(spec, seed=self.seed, **options) if isinstance(spec, str) else spec
+            entries.append((name, _Tracked(self, name, index, model)))
+        self.progress.max, self.progress.value = len(entries), 0
+        # A new run clears the old results, so they are never mistaken for the new ones.
+        self.comparison = None
+        self.leaderboard.value = self.significance.value = ""
+        for output in (self.leaderboard_plot, self.confusion, self.calibration):
+            show_figures(output)
+        self._show_pair_options([])
+        comparison = compare(
+            entries,
+            self.train_data,
+            self.test_data,
+            seed=self.seed,
+            n_bootstrap=self.n_bootstrap,
+            progress=False,
+        )
+        # Hand out the real models: explainers look for their attributes (tokenizer_, ...).
+        comparison.models = {name: m.inner for name, m in comparison.models.items()}
+        self.progress.value = self.progress.max
+        self.comparison = comparison
+        self._show(comparison)
+        failed = comparison.errors
+        if failed:
+            self._say(
+                f"compared {len(comparison.probabilities)} model(s); failed: "
+                + "; ".join(f"{n}: {e}" for n, e in failed.items()),
+                "warning",
+            )
+        else:
+            self._say(
+                f"compared {len(names)} model(s) on {len(self.test_data)} test texts", "success"
+            )
+
+    def _show(self, comparison: Comparison) -> None:
+        self.leaderboard.value = leaderboard_html(comparison)
+        self.significance.value = significance_html(comparison.significance())
+        scored = [n for n in comparison.leaderboard["model"] if n in comparison.probabilities]
+        if scored:
+            show_figures(self.leaderboard_plot, plots.leaderboard_figure(comparison))
+            show_figures(self.confusion, plots.confusion_matrices_figure(comparison))
+            show_figures(self.calibration, plots.reliability_figure(comparison))
+        else:
+            for output in (self.leaderboard_plot, self.confusion, self.calibration):
+                show_figures(output)
+        self._show_pair_options(scored)
+
+    def _show_pair_options(self, scored: list[str]) -> None:
+        # Fill both dropdowns before reacting: their observers would see a half-set pair.
+        self._filling = True
+        try:
+            self.model_a.options = scored
+            self.model_b.options = scored
+            self.model_a.value = scored[0] if scored else None
+            self.model_b.value = scored[1] if len(scored) > 1 else None
+        finally:
+            self._filling = False
+        self._update_pair()
+
+    def _update_pair(self) -> None:
+        if self._filling:
+            return
+        comparison = self.comparison
+        self.pair_explanations = []
+        self.pair_html.value = ""
+        a, b = self.model_a.value, self.model_b.value
+        self.disagreements = None
+        if comparison is None or a is None or b is None:
+            self._set_rows(0)
+            self.disagreement.value = message_html("run a comparison of two or more models", "info")
+            return
+        if a == b:
+            self._set_rows(0)
+            self.disagreement.value = message_html("pick two different models", "warning")
+            return
+        self.disagreements = comparison.disagreements(a, b)
+        self._set_rows(len(self.disagreements))
+        self._show_disagreement()
+
+    def _set_rows(self, n: int) -> None:
+        self.disagreement_index.max = max(n - 1, 0)
+        self.disagreement_index.value = 0
+        self.disagreement_index.disabled = n <= 1
+
+    def current_disagreement(self) -> pd.Series | None:
+        """The row of ``disagreements`` the slider points at (None when there is none)."""
+        table = self.disagreements
+        if table is None or table.empty:
+            return None
+        return table.iloc[min(self.disagreement_index.value, len(table) - 1)]
+
+    def _show_disagreement(self) -> None:
+        self.pair_explanations = []
+        self.pair_html.value = ""
+        row = self.current_disagreement()
+        table = self.disagreements
+        if row is None:
+            if table is not None:
+                self.disagreement.value = message_html(
+                    f"{self.model_a.value} and {self.model_b.value} agree on every test text",
+                    "info",
+                )
+            return
+        a, b = table.attrs["model_a"], table.attrs["model_b"]
+
+        def verdict(name: str) -> str:
+            return "✔ right" if row["correct"] == name else "✘ wrong"
+
+        rows = [
+            (f"A: {a}", row["prediction_a"], f"{row['confidence_a']:.3f}", verdict(a)),
+            (f"B: {b}", row["prediction_b"], f"{row['confidence_b']:.3f}", verdict(b)),
+        ]
+        position = self.disagreement_index.value + 1
+        self.disagreement.value = (
+            f"<div><b>Disagreement {position} of {len(table)}</b> "
+            f"<small>(test row {int(row.name)}; sorted by how far apart the two models' "
+            f"probabilities are: gap {row['confidence_gap']:.3f})</small></div>"
+            f'<blockquote style="margin:6px 0;padding:6px 10px;border-left:3px solid #ccc;'
+            f'white-space:pre-wrap">{html.escape(str(row["text"]))}</blockquote>'
+            f"<div>true label: <b>{html.escape(str(row['true_label']))}</b></div>"
+            + html_table(rows, ["model", "prediction", "confidence", ""])
+        )
+
+    def _explain_both(self) -> None:
+        row = self.current_disagreement()
+        if row is None or self.comparison is None:
+            raise InputError("there is no disagreement to explain: run a comparison first")
+        method = self.explain_method.value
+        table = self.disagreements
+        explanations = []
+        for side in ("model_a", "model_b"):
+            name = table.attrs[side]
+            self._say(f"explaining with {name} ({method})", "busy")
+            result = explain(
+                self.comparison.models[name],
+                str(row["text"]),
+                method,
+                progress=False,
+                **PAIR_BUDGETS.get(method, {}),
+            )
+            # The method label names the model, so the stacked rows say whose they are.
+            explanations.append(dataclasses.replace(result, method=f"{name} · {method}"))
+        self.pair_explanations = explanations
+        self.pair_html.value = explanation_html(explanations)
+        self._say(
+            f"explained disagreement {self.disagreement_index.value + 1} with both models; "
+            "each row explains that model's own prediction",
+            "success",
+        )
+
+
+def compare_panel(
+    train: LabeledTexts,
+    test: LabeledTexts,
+    *,
+    models: Sequence[str | tuple[str, Any]] | None = None,
+    **options: Any,
+) -> ComparePanel:
+    """A panel that compares models on one split and browses where two of them disagree.
+
+    Args:
+        train, test: labelled texts; every model trains on ``train`` with the same seed and
+            is scored on ``test``.
+        models: what the selector offers: registry names (default: every registered model)
+            and/or ``(name, estimator)`` pairs of unfitted models.
+        options: ``selected`` (ticked at start; default tfidf-logreg, bag-of-embeddings and
+            transformer-small when offered), ``num_epochs`` (for registry models that train
+            by epochs), ``seed``, ``n_bootstrap``, ``background`` (False: buttons block).
+
+    Returns:
+        A :class:`ComparePanel`; after **Run**, ``panel.comparison`` holds the result.
+    """
+    return ComparePanel(train, test, models=models, **options)

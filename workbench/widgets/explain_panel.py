@@ -1,0 +1,367 @@
+"""The explanation panel: one text, one model, several explanation methods side by side.
+
+``explain_panel(models, texts)`` returns an :class:`ExplainPanel`. Type a text (or pick an
+example), choose a model and methods, set the budgets, press **Explain**: the panel stacks
+the highlighted text of every method (:func:`~workbench.explain.explanation_html`), draws
+the top words of each (:func:`~workbench.explain.top_words_figure`) and, when attention was
+chosen, the attention heatmap. **Export HTML** writes a self-contained page.
+
+Gradient methods and attention need the network inside a workbench ``TextClassifier``; for
+other models (TF-IDF, a scikit-learn pipeline) their boxes are disabled.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+
+from workbench.errors import InputError
+from workbench.explain import (
+    METHODS,
+    Explanation,
+    attention_figure,
+    explain,
+    explanation_html,
+    top_words_figure,
+)
+from workbench.widgets._base import (
+    Panel,
+    button,
+    describe_error,
+    labelled,
+    message_html,
+    show_figures,
+)
+
+GRADIENT_METHODS = ("integrated-gradients", "gradient-x-input")
+# What each method costs, shown beside its box.
+METHOD_NOTES = {
+    "shap": "Shapley values over word coalitions · ≤ max_evals model calls",
+    "lime": "local linear fit on random word deletions · num_samples model calls",
+    "integrated-gradients": "gradients along a path from 'no words' · steps × classes passes",
+    "gradient-x-input": "one gradient per class · cheapest, noisiest",
+    "attention": "where the model looked, not why · one forward pass",
+}
+
+
+def supports_gradients(model: Any) -> bool:
+    """True for a fitted workbench ``TextClassifier`` (it has a network and the tokenizer)."""
+    return hasattr(model, "model_") and hasattr(model, "tokenizer_")
+
+
+def supports_attention(model: Any) -> bool:
+    """True for a fitted workbench transformer (a bag-of-embeddings model has no attention)."""
+    if not supports_gradients(model):
+        return False
+    config = getattr(model.model_, "config", None)
+    return getattr(config, "architecture", "transformer") == "transformer"
+
+
+def supported_methods(model: Any) -> list[str]:
+    """The methods of ``METHODS`` that can explain ``model``."""
+    return [
+        m
+        for m in METHODS
+        if m in ("shap", "lime")
+        or (m in GRADIENT_METHODS and supports_gradients(model))
+        or (m == "attention" and supports_attention(model))
+    ]
+
+
+def _short(text: str, width: int = 70) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class ExplainPanel(Panel):
+    """Explain one text with several methods; see :func:`explain_panel`.
+
+    Widgets (attributes): ``text`` (Textarea), ``example`` (Dropdown), ``model`` (Dropdown),
+    ``method_boxes`` (name -> Checkbox), ``shap_max_evals``, ``lime_num_samples``,
+    ``ig_steps``, ``explain_button``, ``progress``, ``status``, ``highlight`` (HTML),
+    ``top_words`` and ``attention`` (Outputs), ``export_path``, ``export_button``,
+    ``export_status``. Results: ``explanations`` (the last run's, one per method) and
+    ``errors`` (method -> message for methods that failed in the last run).
+    """
+
+    def __init__(
+        self,
+        models: Mapping[str, Any],
+        texts: Sequence[str] | None = None,
+        *,
+        methods: Sequence[str] = ("shap", "lime"),
+        export_path: str = "runs/explanation.html",
+        background: bool = True,
+    ) -> None:
+        super().__init__(background=background)
+        if not isinstance(models, Mapping) or not models:
+            raise InputError(
+                'models must be a non-empty dict of name -> fitted model, e.g. {"transformer": clf}'
+            )
+        for name, model in models.items():
+            if not hasattr(model, "predict_proba") or not hasattr(model, "classes_"):
+                raise InputError(
+                    f"model {name!r} ({type(model).__name__}) needs predict_proba and classes_; "
+                    "pass fitted models"
+                )
+        unknown = sorted(set(methods) - set(METHODS))
+        if unknown:
+            raise InputError(f"unknown methods {unknown}; choose from {list(METHODS)}")
+        self.models = dict(models)
+        if isinstance(texts, str):
+            texts = [texts]
+        self.examples = list(
+            dict.fromkeys(t for t in texts or [] if isinstance(t, str) and t.strip())
+        )
+        self.explanations: list[Explanation] = []
+        self.explained_model: str | None = None
+        self.errors: dict[str, str] = {}
+
+        wide = {"width": "640px"}
+        self.text = widgets.Textarea(
+            value=self.examples[0] if self.examples else "",
+            placeholder="Type a sentence to explain",
+            layout={"width": "640px", "height": "70px"},
+        )
+        self.example = widgets.Dropdown(
+            options=[("(type your own above)", "")] + [(_short(t), t) for t in self.examples],
+            value=self.examples[0] if self.examples else "",
+            layout=wide,
+        )
+        self.model = widgets.Dropdown(options=list(self.models), layout={"width": "320px"})
+        self.method_boxes = {
+            name: widgets.Checkbox(
+                value=name in methods,
+                description=name,
+                indent=False,
+                layout={"width": "190px"},
+            )
+            for name in METHODS
+        }
+        method_rows = [
+            widgets.HBox([box, widgets.HTML(f"<small>{METHOD_NOTES.get(name, '')}</small>")])
+            for name, box in self.method_boxes.items()
+        ]
+        self.shap_max_evals = widgets.BoundedIntText(
+            value=500,
+            min=20,
+            max=100_000,
+            step=100,
+            description="SHAP max_evals",
+            style={"description_width": "initial"},
+            layout={"width": "210px"},
+        )
+        self.lime_num_samples = widgets.BoundedIntText(
+            value=1000,
+            min=20,
+            max=100_000,
+            step=100,
+            description="LIME num_samples",
+            style={"description_width": "initial"},
+            layout={"width": "220px"},
+        )
+        self.ig_steps = widgets.BoundedIntText(
+            value=50,
+            min=2,
+            max=2000,
+            step=10,
+            description="IG steps",
+            style={"description_width": "initial"},
+            layout={"width": "160px"},
+        )
+        self.explain_button = button("Explain", style="primary", icon="search")
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="methods")
+        self.highlight = widgets.HTML()
+        self.top_words = widgets.Output()
+        self.attention = widgets.Output()
+        self.export_path = widgets.Text(value=export_path, description="path", layout=wide)
+        self.export_button = button("Export HTML", icon="download")
+        self.export_status = widgets.HTML()
+        self._action_buttons = [self.explain_button, self.export_button]
+
+        self.example.observe(self._on_example, names="value")
+        self.model.observe(lambda _: self._update_methods(), names="value")
+        self.explain_button.on_click(lambda _: self.explain(block=not self.background))
+        self.export_button.on_click(lambda _: self.export())
+
+        self.children = [
+            labelled("text", self.text),
+            labelled("example", self.example),
+            labelled("model", self.model),
+            labelled("methods", widgets.VBox(method_rows)),
+            labelled("budget", self.shap_max_evals, self.lime_num_samples, self.ig_steps),
+            widgets.HBox([self.explain_button, self.progress]),
+            self.status,
+            self.highlight,
+            self.top_words,
+            self.attention,
+            widgets.HBox([self.export_path, self.export_button]),
+            self.export_status,
+        ]
+        self._update_methods()
+
+    # ------------------------------------------------------------------- state
+    @property
+    def methods(self) -> list[str]:
+        """The ticked methods, in ``METHODS`` order."""
+        return [name for name, box in self.method_boxes.items() if box.value]
+
+    @methods.setter
+    def methods(self, names: Sequence[str]) -> None:
+        unknown = sorted(set(names) - set(METHODS))
+        if unknown:
+            raise InputError(f"unknown methods {unknown}; choose from {list(METHODS)}")
+        for name, box in self.method_boxes.items():
+            box.value = name in names and not box.disabled
+
+    def _on_example(self, change: dict) -> None:
+        if change["new"]:
+            self.text.value = change["new"]
+
+    def _update_methods(self) -> None:
+        model = self.models[self.model.value]
+        available = supported_methods(model)
+        for name, box in self.method_boxes.items():
+            box.disabled = name not in available
+            if box.disabled:
+                box.value = False
+        missing = [m for m in METHODS if m not in available]
+        if missing:
+            self._say(
+                f"{self.model.value}: {', '.join(missing)} need(s) a workbench transformer "
+                "TextClassifier; shap and lime work with any model",
+                "info",
+            )
+        else:
+            self._say(f"{self.model.value}: every method is available", "info")
+
+    # ----------------------------------------------------------------- actions
+    def explain(self, block: bool = True) -> bool:
+        """Explain the text with the ticked methods (what **Explain** does).
+
+        Blocks unless ``block=False`` (a background thread; :meth:`wait` joins it). Returns
+        False if nothing started or, when blocking, if no method succeeded.
+        """
+        return self._start(self._explain, block=block)
+
+    def export(self, path: str | os.PathLike | None = None) -> Path | None:
+        """Write the last explanations as a self-contained HTML page; None on failure."""
+        target = self.export_path.value if path is None else path
+        written: list[Path] = []
+
+        def action() -> None:
+            if not self.explanations:
+                raise InputError("there is nothing to export yet: press Explain first")
+            if not str(target).strip():
+                raise InputError("type a file path to export to, e.g. runs/explanation.html")
+            written.append(_write_atomically(Path(target).expanduser(), self._page()))
+
+        if self._run_quietly(action):
+            self.export_status.value = message_html(f"wrote {written[0]}", "success")
+            return written[0]
+        self.export_status.value = self.status.value
+        return None
+
+    # --------------------------------------------------------------- internals
+    def _page(self) -> str:
+        methods = ", ".join(e.method for e in self.explanations)
+        title = f"{self.explained_model}: {methods}"
+        return explanation_html(self.explanations, standalone=True, title=title)
+
+    def _explain(self) -> None:
+        # Clear first: after a failed run, stale results beside the error would mislead.
+        self.explanations, self.explained_model, self.errors = [], None, {}
+        self.highlight.value = ""
+        show_figures(self.top_words)
+        show_figures(self.attention)
+        text = self.text.value
+        if not text.strip():
+            raise InputError("the text is empty: type a sentence or pick an example")
+        name = self.model.value
+        model = self.models[name]
+        chosen = self.methods
+        if not chosen:
+            raise InputError("tick at least one method")
+        unsupported = [m for m in chosen if m not in supported_methods(model)]
+        if unsupported:
+            raise InputError(
+                f"{name} cannot be explained with {', '.join(unsupported)}: these need a "
+                "workbench transformer TextClassifier; use shap or lime"
+            )
+        budgets: dict[str, dict[str, Any]] = {
+            "shap": {"max_evals": int(self.shap_max_evals.value)},
+            "lime": {"num_samples": int(self.lime_num_samples.value)},
+            "integrated-gradients": {"n_steps": int(self.ig_steps.value)},
+        }
+        self.progress.max, self.progress.value = len(chosen), 0
+        results: list[Explanation] = []
+        errors: dict[str, str] = {}
+        for i, method in enumerate(chosen, start=1):
+            self._say(f"running {method} on {name} ({i} of {len(chosen)})", "busy")
+            try:
+                results.append(
+                    explain(model, text, method, progress=False, **budgets.get(method, {}))
+                )
+            except Exception as exc:  # one failing method must not hide the others
+                errors[method] = describe_error(exc)
+            self.progress.value = i
+        self.errors = errors
+        if not results:
+            reasons = list(dict.fromkeys(errors.values()))  # often one reason for all
+            if len(reasons) == 1:
+                raise InputError(reasons[0])
+            raise InputError("; ".join(f"{m}: {e}" for m, e in errors.items()))
+        self.explanations, self.explained_model = results, name
+        self.highlight.value = explanation_html(results)
+        show_figures(self.top_words, top_words_figure(results))
+        attention = [e for e in results if e.attention is not None]
+        show_figures(self.attention, *(attention_figure(e) for e in attention[:1]))
+        cost = ", ".join(f"{e.method}: {e.evaluations}" for e in results)
+        summary = f"explained with {len(results)} method(s); model evaluations: {cost}"
+        if errors:
+            failed = "; ".join(f"{m} failed: {e}" for m, e in errors.items())
+            self._say(f"{summary}. {failed}", "warning")
+        else:
+            self._say(summary, "success")
+
+
+def _write_atomically(path: Path, content: str) -> Path:
+    if path.is_dir():
+        raise InputError(f"{path} is a directory; give a file name such as {path}/explanation.html")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def explain_panel(
+    models: Mapping[str, Any] | Any,
+    texts: Sequence[str] | None = None,
+    **options: Any,
+) -> ExplainPanel:
+    """A panel to explain a typed or picked text with SHAP, LIME, gradients and attention.
+
+    Args:
+        models: name -> fitted model (a ``TextClassifier``, ``TfidfLogisticRegression`` or
+            anything with ``predict_proba`` and ``classes_``); a single model is accepted too.
+        texts: example texts offered in a dropdown (the first one fills the text box).
+        options: ``methods`` (ticked at start, default shap and lime), ``export_path``,
+            ``background`` (False: the buttons block instead of using a thread).
+
+    Returns:
+        An :class:`ExplainPanel`; ``panel.explanations`` holds the last results.
+    """
+    if not isinstance(models, Mapping):
+        models = {type(models).__name__: models}
+    return ExplainPanel(models, texts, **options)
