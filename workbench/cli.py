@@ -16,6 +16,7 @@ from pathlib import Path
 from workbench.classifier import TextClassifier
 from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
 from workbench.data import load_table, stratified_split
+from workbench.distributed import is_main_process
 from workbench.errors import InputError
 from workbench.evaluate import evaluate
 from workbench.explain import METHODS, explain
@@ -129,6 +130,8 @@ class PrintEpochs(Callback):
     """One line per epoch: the mean training loss and the validation metrics."""
 
     def on_epoch_end(self, state: TrainState) -> None:
+        if not is_main_process():  # under torchrun, one line per epoch, not one per rank
+            return
         metrics = "  ".join(f"val_{k}={v:.4f}" for k, v in state.metrics.items())
         print(f"epoch {state.epoch + 1}: train_loss={state.epoch_loss:.4f}  {metrics}", flush=True)
 
@@ -169,6 +172,8 @@ def _train(args: argparse.Namespace) -> None:
     )
     history = clf.history_
     out = clf.save(args.out)
+    if not is_main_process():
+        return
     best = next((e for e in history.epochs if e["epoch"] == history.best_epoch), None)
     print(f"trained {history.steps} steps in {history.seconds:.1f}s on {history.device}")
     if best is not None:
