@@ -16,11 +16,8 @@ project's word units and fall back to the default word splitting without it.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +28,17 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from workbench.classifier import _plain_labels, as_text_list
-from workbench.data import LabeledTexts, validate_labeled
+from workbench.artifacts import (
+    ARTIFACT_FORMAT,
+    check_artifact,
+    read_json,
+    write_artifact,
+    write_json,
+)
+from workbench.data import LabeledTexts, as_text_list, plain_labels, validate_labeled
 from workbench.errors import InputError
 from workbench.version import __version__
 
-ARTIFACT_FORMAT = 1
 MODEL_TYPE = "tfidf-logreg"
 
 # Vectorizer settings that change what transform() computes; all are stored in the artifact,
@@ -98,7 +100,7 @@ class TfidfLogisticRegression(ClassifierMixin, BaseEstimator):
         Keyword arguments meant for other models (``progress=``, ``validation=``) are
         accepted and ignored, so one call trains any model of a comparison.
         """
-        data = LabeledTexts(as_text_list(texts), _plain_labels(labels), source="training data")
+        data = LabeledTexts(as_text_list(texts), plain_labels(labels), source="training data")
         validate_labeled(data)
         self.vectorizer_ = TfidfVectorizer(
             ngram_range=tuple(self.ngram_range),
@@ -212,77 +214,3 @@ class TfidfLogisticRegression(ClassifierMixin, BaseEstimator):
         model.classifier_.n_features_in_ = coef.shape[1]
         model.classes_ = model.classifier_.classes_
         return model
-
-
-# ------------------------------------------------------- artifact helpers (shared)
-def write_artifact(directory: str | os.PathLike, write: Callable[[Path], None]) -> Path:
-    """Call ``write(staging_dir)``, then move the finished directory to ``directory``.
-
-    An existing artifact (a directory with ``config.json``) is replaced only once the new
-    one is complete; any other non-empty directory is left alone with an error.
-    """
-    target = Path(directory)
-    if target.exists() and not target.is_dir():
-        raise InputError(f"{target} is a file; give a directory path for the artifact")
-    if target.exists() and not (target / "config.json").is_file() and any(target.iterdir()):
-        raise InputError(
-            f"{target} exists and is not a workbench artifact; refusing to overwrite it. "
-            "Choose an empty or new directory"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
-    try:
-        staging.chmod(0o755)  # mkdtemp makes it private; an artifact is meant to be shared
-        write(staging)
-        if target.exists():
-            retired = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.replace(target, retired)
-            os.replace(staging, target)
-            shutil.rmtree(retired)
-        else:
-            os.replace(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
-
-
-def check_artifact(directory: str | os.PathLike, model_type: str, files: Sequence[str]) -> Path:
-    """The artifact path, once it exists, holds ``files`` and says it is ``model_type``."""
-    path = Path(directory)
-    if not path.is_dir():
-        raise InputError(f"{path}: artifact directory not found; check the path")
-    config = read_json(path / "config.json") if (path / "config.json").is_file() else {}
-    found = config.get("model_type")
-    if config and found != model_type:
-        raise InputError(
-            f"{path}: holds a {found or 'TextClassifier'!r} artifact, not {model_type!r}; "
-            "load it with workbench.compare.load_model, which picks the right class"
-        )
-    missing = [name for name in files if not (path / name).is_file()]
-    if missing:
-        raise InputError(
-            f"{path}: not a complete {model_type} artifact (missing {', '.join(missing)}); "
-            "save the model again"
-        )
-    written = config.get("artifact_format")
-    if not isinstance(written, int) or written > ARTIFACT_FORMAT:
-        raise InputError(
-            f"{path}: written by workbench {config.get('workbench_version', '?')} in artifact "
-            f"format {written!r}; this workbench {__version__} reads format {ARTIFACT_FORMAT} "
-            "at most. Upgrade workbench or retrain the model"
-        )
-    return path
-
-
-def write_json(path: Path, payload: dict) -> None:
-    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def read_json(path: Path) -> dict:
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: corrupt JSON ({exc}); save the model again") from exc
-    if not isinstance(payload, dict):
-        raise InputError(f"{path}: expected a JSON object; save the model again")
-    return payload

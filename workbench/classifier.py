@@ -8,14 +8,10 @@ directory with no pickle in it (see :func:`TextClassifier.save`).
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -23,34 +19,29 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from workbench.artifacts import (
+    ARTIFACT_FORMAT,
+    check_artifact,
+    read_json,
+    write_artifact,
+    write_json,
+)
 from workbench.batching import TokenizedDataset, pad_batch
 from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
-from workbench.data import LabeledTexts, stratified_split, validate_labeled
-from workbench.distributed import is_main_process
+from workbench.data import (
+    LabeledTexts,
+    as_text_list,
+    plain_labels,
+    stratified_split,
+    validate_labeled,
+)
 from workbench.errors import InputError
 from workbench.model import build_model
 from workbench.tokenizer import WordTokenizer
 from workbench.train import Callback, History, fit, resolve_device, set_seed
 from workbench.version import __version__
 
-ARTIFACT_FORMAT = 1
 _FILES = ("config.json", "model.safetensors", "tokenizer.json", "metrics.json")
-
-
-def as_text_list(texts: Any, what: str = "texts") -> list[str]:
-    """Accept a list, tuple or 1-D NumPy array of strings (SHAP passes arrays, LIME lists)."""
-    if isinstance(texts, str):
-        raise InputError(f"{what} must be a list of strings, not one string; wrap it: [text]")
-    array = np.asarray(texts, dtype=object)
-    if array.ndim != 1:
-        raise InputError(f"{what} must be one-dimensional, got shape {array.shape}")
-    bad = [i for i, t in enumerate(array) if not isinstance(t, str)]
-    if bad:
-        raise InputError(
-            f"{what} must all be strings; item {bad[0]} is {type(array[bad[0]]).__name__}"
-            f" ({len(bad)} non-string item(s) in all)"
-        )
-    return [str(t) for t in array]
 
 
 class TextClassifier(ClassifierMixin, BaseEstimator):
@@ -98,13 +89,13 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 ``val_size=0`` trains on everything and keeps the last weights.
             callbacks, stop_event, checkpoint_dir, progress: passed to :func:`workbench.train.fit`.
         """
-        train = LabeledTexts(as_text_list(texts), _plain_labels(labels), source="training data")
+        train = LabeledTexts(as_text_list(texts), plain_labels(labels), source="training data")
         validate_labeled(train)
         train_config = self.train_config or TrainConfig()
         if validation is not None:
             val = LabeledTexts(
                 as_text_list(validation[0], "validation texts"),
-                _plain_labels(validation[1]),
+                plain_labels(validation[1]),
                 source="validation data",
             )
             validate_labeled(val)
@@ -201,20 +192,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         path is replaced only once the new one is completely written.
         """
         self._check_fitted()
-        target = Path(directory)
-        if not is_main_process():
-            return target  # in a torchrun job every rank holds the same model: rank 0 writes
-        if target.exists() and not target.is_dir():
-            raise InputError(f"{target} is a file; give a directory path for the artifact")
-        if target.exists() and not (target / "config.json").is_file() and any(target.iterdir()):
-            raise InputError(
-                f"{target} exists and is not a workbench artifact; refusing to overwrite it. "
-                "Choose an empty or new directory"
-            )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
-        try:
-            staging.chmod(0o755)  # mkdtemp makes it private; an artifact is meant to be shared
+
+        def write(staging: Path) -> None:
             state = {k: v.detach().cpu().contiguous() for k, v in self.model_.state_dict().items()}
             save_file(state, staging / "model.safetensors", metadata={"format": "pt"})
             self.tokenizer_.save(staging / "tokenizer.json")
@@ -226,39 +205,16 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 "training": (self.train_config or TrainConfig()).to_dict(),
                 "tokenizer": (self.tokenizer_config or TokenizerConfig()).to_dict(),
             }
-            _write_json(staging / "config.json", config)
-            _write_json(staging / "metrics.json", {"history": self.history_.to_dict()})
-            if target.exists():
-                retired = target.with_name(f".{target.name}.old-{os.getpid()}")
-                os.replace(target, retired)
-                os.replace(staging, target)
-                shutil.rmtree(retired)
-            else:
-                os.replace(staging, target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        return target
+            write_json(staging / "config.json", config)
+            write_json(staging / "metrics.json", {"history": self.history_.to_dict()})
+
+        return write_artifact(directory, write)
 
     @classmethod
     def load(cls, directory: str | os.PathLike, device: str = "cpu") -> TextClassifier:
         """Rebuild a classifier from :meth:`save`'s directory; gives identical probabilities."""
-        path = Path(directory)
-        if not path.is_dir():
-            raise InputError(f"{path}: artifact directory not found; check the --model path")
-        missing = [name for name in _FILES if not (path / name).is_file()]
-        if missing:
-            raise InputError(
-                f"{path}: not a complete workbench artifact (missing {', '.join(missing)}); "
-                "save the model again with TextClassifier.save or `workbench train --out`"
-            )
-        config = _read_json(path / "config.json")
-        written = config.get("artifact_format")
-        if not isinstance(written, int) or written > ARTIFACT_FORMAT:
-            raise InputError(
-                f"{path}: written by workbench {config.get('workbench_version', '?')} in artifact "
-                f"format {written!r}; this workbench {__version__} reads format {ARTIFACT_FORMAT} "
-                "at most. Upgrade workbench or retrain the model"
-            )
+        path = check_artifact(directory, None, _FILES)
+        config = read_json(path / "config.json")
         try:
             model_config = ModelConfig.from_dict(config["model"])
             clf = cls(
@@ -280,7 +236,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             ) from exc
         clf.device_ = resolve_device(device)
         clf.model_.to(clf.device_).eval()
-        history = _read_json(path / "metrics.json").get("history", {})
+        history = read_json(path / "metrics.json").get("history", {})
         try:
             clf.history_ = History(**history)
         except TypeError as exc:
@@ -288,22 +244,3 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 f"{path}/metrics.json: malformed training history ({exc}); save the model again"
             ) from exc
         return clf
-
-
-def _plain_labels(labels: Sequence) -> list:
-    """NumPy scalars become Python ints/strings, so labels survive a JSON round trip."""
-    return [label.item() if isinstance(label, np.generic) else label for label in labels]
-
-
-def _write_json(path: Path, payload: dict) -> None:
-    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: corrupt JSON ({exc}); save the model again") from exc
-    if not isinstance(payload, dict):
-        raise InputError(f"{path}: expected a JSON object; save the model again")
-    return payload

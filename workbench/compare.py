@@ -65,7 +65,8 @@ import pandas as pd
 from scipy.stats import binomtest
 from tqdm.auto import tqdm
 
-from workbench.baselines import TfidfLogisticRegression, read_json
+from workbench.artifacts import read_json
+from workbench.baselines import TfidfLogisticRegression
 from workbench.classifier import TextClassifier
 from workbench.config import ModelConfig, TrainConfig
 from workbench.data import LabeledTexts, validate_labeled

@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -106,6 +107,27 @@ def _is_missing(value: object) -> bool:
     if isinstance(value, float):
         return math.isnan(value)
     return isinstance(value, str) and not value.strip()
+
+
+def as_text_list(texts: Any, what: str = "texts") -> list[str]:
+    """Accept a list, tuple or 1-D NumPy array of strings (SHAP passes arrays, LIME lists)."""
+    if isinstance(texts, str):
+        raise InputError(f"{what} must be a list of strings, not one string; wrap it: [text]")
+    array = np.asarray(texts, dtype=object)
+    if array.ndim != 1:
+        raise InputError(f"{what} must be one-dimensional, got shape {array.shape}")
+    bad = [i for i, t in enumerate(array) if not isinstance(t, str)]
+    if bad:
+        raise InputError(
+            f"{what} must all be strings; item {bad[0]} is {type(array[bad[0]]).__name__}"
+            f" ({len(bad)} non-string item(s) in all)"
+        )
+    return [str(t) for t in array]
+
+
+def plain_labels(labels: Sequence) -> list:
+    """NumPy scalars become Python ints/strings, so labels survive a JSON round trip."""
+    return [label.item() if isinstance(label, np.generic) else label for label in labels]
 
 
 def validate_labeled(data: LabeledTexts) -> None:

@@ -89,7 +89,24 @@ class ClassifierOutput:
     attentions: tuple[torch.Tensor, ...] | None = None  # per layer, (B, H, T, T)
 
 
-class TransformerClassifier(nn.Module):
+class ClassifierNetwork(nn.Module):
+    """What every classifier network here shares: initialisation and a parameter count."""
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        # GPT-2's small-normal init: keeps early logits near zero so warm-up is gentle.
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+        if isinstance(module, nn.Embedding) and module.padding_idx is not None:
+            nn.init.zeros_(module.weight[module.padding_idx])
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+class TransformerClassifier(ClassifierNetwork):
     """Token + position embeddings, pre-norm encoder blocks, pooling, a linear head.
 
     ``token_embedding`` is public: gradient explainers attribute to its output.
@@ -113,19 +130,6 @@ class TransformerClassifier(nn.Module):
         self.head_dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.d_model, config.num_labels)
         self.apply(self._init_weights)
-
-    @staticmethod
-    def _init_weights(module: nn.Module) -> None:
-        # GPT-2's small-normal init: keeps early logits near zero so warm-up is gentle.
-        if isinstance(module, (nn.Linear, nn.Embedding)):
-            nn.init.normal_(module.weight, mean=0.0, std=0.02)
-        if isinstance(module, nn.Linear) and module.bias is not None:
-            nn.init.zeros_(module.bias)
-        if isinstance(module, nn.Embedding) and module.padding_idx is not None:
-            nn.init.zeros_(module.weight[module.padding_idx])
-
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
 
     def forward(
         self,
@@ -177,7 +181,7 @@ class TransformerClassifier(nn.Module):
         )
 
 
-class BagOfEmbeddingsClassifier(nn.Module):
+class BagOfEmbeddingsClassifier(ClassifierNetwork):
     """fastText-style baseline: the masked mean of the token vectors, then a linear head.
 
     No attention and no positions, so word order is invisible to it: whatever a transformer
@@ -199,10 +203,7 @@ class BagOfEmbeddingsClassifier(nn.Module):
         )
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.d_model, config.num_labels)
-        self.apply(TransformerClassifier._init_weights)
-
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.parameters())
+        self.apply(self._init_weights)
 
     def forward(
         self,

@@ -41,9 +41,14 @@ from sklearn.linear_model import LogisticRegression
 from torch import nn
 from tqdm.auto import tqdm
 
-from workbench.baselines import check_artifact, read_json, write_artifact, write_json
-from workbench.classifier import _plain_labels, as_text_list
-from workbench.data import LabeledTexts, validate_labeled
+from workbench.artifacts import (
+    ARTIFACT_FORMAT,
+    check_artifact,
+    read_json,
+    write_artifact,
+    write_json,
+)
+from workbench.data import LabeledTexts, as_text_list, plain_labels, validate_labeled
 from workbench.errors import InputError
 from workbench.train import resolve_device, set_seed
 from workbench.version import __version__
@@ -132,7 +137,7 @@ class PretrainedEncoderClassifier(ClassifierMixin, BaseEstimator):
         """Load the encoder and train the head (and, when fine-tuning, the encoder)."""
         if self.mode not in ("probe", "finetune"):
             raise InputError(f"mode must be 'probe' or 'finetune', got {self.mode!r}")
-        data = LabeledTexts(as_text_list(texts), _plain_labels(labels), source="training data")
+        data = LabeledTexts(as_text_list(texts), plain_labels(labels), source="training data")
         validate_labeled(data)
         set_seed(self.seed)
         self.device_ = resolve_device(self.device)
@@ -250,7 +255,7 @@ class PretrainedEncoderClassifier(ClassifierMixin, BaseEstimator):
             source = str(Path(source).resolve())  # the artifact must not depend on the cwd
         config = {
             "model_type": MODEL_TYPE,
-            "artifact_format": 1,
+            "artifact_format": ARTIFACT_FORMAT,
             "workbench_version": __version__,
             "labels": self.classes_.tolist(),
             "params": {**self.get_params(), "model_name_or_path": source},
