@@ -4,8 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+BROWSER_INSTALLED := $(VENV)/.installed-browser
+# The browser suite drives the system's Chromium (Debian's `chromium` package).
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help lab test lint demo clean
+.PHONY: help lab test test-browser lint demo clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -24,7 +27,18 @@ lint: $(INSTALLED)  ## ruff lint + format check, and notebooks stripped of outpu
 	$(BIN)/nbstripout --verify notebooks/*.ipynb
 
 test: lint  ## lint, unit tests, and every notebook under nbval (smoke mode)
-	WORKBENCH_SMOKE=1 $(BIN)/python -m pytest --nbval-lax tests notebooks
+	WORKBENCH_SMOKE=1 $(BIN)/python -m pytest --nbval-lax -m "not browser" tests notebooks
+
+$(BROWSER_INSTALLED): $(INSTALLED)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,pretrained,browser]"
+	touch $@
+
+test-browser: $(BROWSER_INSTALLED)  ## notebooks 00, 03, 05 and their panels in JupyterLab, in headless Chromium
+	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is missing: installing Debian's chromium"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } || { \
+		echo "install Chromium (Debian: apt-get install chromium), or point CHROMIUM= at one"; \
+		exit 1; }
+	WORKBENCH_CHROMIUM=$(CHROMIUM) WORKBENCH_SMOKE=1 $(BIN)/python -m pytest -m browser tests/browser
 
 demo: $(INSTALLED)  ## train on the embedded reviews, evaluate, predict; artifact in runs/demo
 	$(BIN)/workbench train --data data/reviews/train.csv --out runs/demo
