@@ -1,0 +1,92 @@
+"""Shared helpers for the speed and memory benchmarks: machine facts, load, tables, JSON.
+
+Every benchmark here compares the workbench with a named baseline in the same run and
+reports the ratio (see DESIGN.md, "Performance: how it is measured"); these helpers only
+record where and under what load a run happened and print/write its results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+SHARED = Path(os.environ.get("WORKBENCH_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def load_average() -> list[float]:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
+def machine() -> dict:
+    import torch
+
+    info = {
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cuda": torch.cuda.is_available(),
+    }
+    try:
+        import transformers
+
+        info["transformers"] = transformers.__version__
+    except ImportError:
+        pass
+    return info
+
+
+def wait_for_low_load(threshold: float, max_wait_s: float) -> list[float]:
+    """Sleep (up to ``max_wait_s``) until the 1-minute load average drops below ``threshold``."""
+    deadline = time.monotonic() + max_wait_s
+    while load_average() and load_average()[0] >= threshold and time.monotonic() < deadline:
+        time.sleep(15)
+    return load_average()
+
+
+def print_table(rows: Sequence[dict], columns: Sequence[tuple[str, str, str]]) -> None:
+    """``columns``: (key, header, format spec); missing values print as '-'."""
+    widths = []
+    for key, header, spec in columns:
+        cells = [header] + [format(r[key], spec) if r.get(key) is not None else "-" for r in rows]
+        widths.append(max(len(c) for c in cells))
+    print(
+        "  ".join(
+            h.ljust(w) if i == 0 else h.rjust(w)
+            for i, ((_, h, _), w) in enumerate(zip(columns, widths, strict=True))
+        )
+    )
+    for r in rows:
+        cells = []
+        for i, ((key, _, spec), w) in enumerate(zip(columns, widths, strict=True)):
+            cell = format(r[key], spec) if r.get(key) is not None else "-"
+            cells.append(cell.ljust(w) if i == 0 else cell.rjust(w))
+        print("  ".join(cells))
+
+
+def write_json(path: Path, payload: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    print(f"written to {path}")
+    return path
