@@ -7,6 +7,7 @@ record where and under what load a run happened and print/write its results.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -55,6 +56,19 @@ def machine() -> dict:
     except ImportError:
         pass
     return info
+
+
+def add_machine_args(parser: argparse.ArgumentParser) -> None:
+    """The options every timing script shares: torch threads and waiting for a quiet machine."""
+    parser.add_argument(
+        "--threads", type=int, help="torch.set_num_threads (default: torch's own choice)"
+    )
+    parser.add_argument(
+        "--wait-load",
+        type=float,
+        default=0.0,
+        help="first wait (up to 10 min) for the 1-min load average to drop below this",
+    )
 
 
 def wait_for_low_load(threshold: float, max_wait_s: float) -> list[float]:

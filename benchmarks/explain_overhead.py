@@ -31,6 +31,7 @@ import torch
 from _common import (
     RESULTS,
     SHARED,
+    add_machine_args,
     load_average,
     machine,
     print_table,
@@ -237,15 +238,7 @@ def main() -> None:
     parser.add_argument("--max-evals", type=int, default=500)
     parser.add_argument("--num-samples", type=int, default=1000)
     parser.add_argument("--profile", action="store_true", help="also cProfile one of each")
-    parser.add_argument(
-        "--threads", type=int, help="torch.set_num_threads (default: torch's own choice)"
-    )
-    parser.add_argument(
-        "--wait-load",
-        type=float,
-        default=0.0,
-        help="first wait (up to 10 min) for the 1-min load average to drop below this",
-    )
+    add_machine_args(parser)
     parser.add_argument("--out", type=Path, default=RESULTS / "explain_overhead.json")
     args = parser.parse_args()
     if args.threads:

@@ -33,6 +33,7 @@ import torch
 from _common import (
     RESULTS,
     SHARED,
+    add_machine_args,
     load_average,
     machine,
     print_table,
@@ -216,15 +217,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per system")
     parser.add_argument("--no-experiments", action="store_true", help="skip the knob experiments")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--threads", type=int, help="torch.set_num_threads (default: torch's own choice)"
-    )
-    parser.add_argument(
-        "--wait-load",
-        type=float,
-        default=0.0,
-        help="first wait (up to 10 min) for the 1-min load average to drop below this",
-    )
+    add_machine_args(parser)
     parser.add_argument("--out", type=Path, default=RESULTS / "inference.json")
     args = parser.parse_args()
     if args.threads:

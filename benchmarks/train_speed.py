@@ -32,6 +32,7 @@ import torch
 from _common import (
     RESULTS,
     SHARED,
+    add_machine_args,
     load_average,
     machine,
     print_table,
@@ -328,15 +329,7 @@ def main() -> None:
     parser.add_argument(
         "--limit", type=int, help="use only the first N training rows (a quick dry run)"
     )
-    parser.add_argument(
-        "--threads", type=int, help="torch.set_num_threads (default: torch's own choice)"
-    )
-    parser.add_argument(
-        "--wait-load",
-        type=float,
-        default=0.0,
-        help="first wait (up to 10 min) for the 1-min load average to drop below this",
-    )
+    add_machine_args(parser)
     parser.add_argument("--out", type=Path, default=RESULTS / "train_speed.json")
     args = parser.parse_args()
     if args.threads:
