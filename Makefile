@@ -33,7 +33,7 @@ $(BROWSER_INSTALLED): $(INSTALLED)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,pretrained,browser]"
 	touch $@
 
-test-browser: $(BROWSER_INSTALLED)  ## notebooks 00, 03, 05 and their panels in JupyterLab, in headless Chromium
+test-browser: $(BROWSER_INSTALLED)  ## notebooks 00, 03, 04, 05 and their panels in JupyterLab, in headless Chromium
 	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is missing: installing Debian's chromium"; \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } || { \
 		echo "install Chromium (Debian: apt-get install chromium), or point CHROMIUM= at one"; \

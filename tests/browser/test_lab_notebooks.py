@@ -125,6 +125,26 @@ def test_03_train_panel_trains_and_stops_in_jupyterlab(open_notebook, artifacts_
     assert not notebook.watched.dialogs, notebook.watched.dialogs
 
 
+def test_04_compare_panel_shows_the_leaderboard_in_jupyterlab(
+    open_notebook, artifacts_dir: Path
+) -> None:
+    notebook: LabNotebook = open_notebook("04_compare_models.ipynb")
+    notebook.run_all()
+    notebook.assert_ran_cleanly()
+    panel = notebook.panel("Run")
+    expect(panel).to_have_count(1)
+    expect(panel).to_be_visible()
+    # The notebook leaves the panel on its disagreement browser, comparing two models.
+    expect(panel.locator(".widget-button", has_text="Explain both")).to_be_visible()
+    cells = notebook.page.locator(".jp-Cell-outputArea")
+    for model in ("tfidf-logreg", "bag-of-embeddings", "transformer-small"):
+        expect(cells.filter(has_text=model).first).to_be_visible()  # the leaderboard rows
+    notebook.screenshot(
+        artifacts_dir / "04_compare_models.png", {artifacts_dir / "04_compare_panel.png": panel}
+    )
+    assert not notebook.watched.dialogs, notebook.watched.dialogs
+
+
 def test_05_explain_panel_explains_typed_text_in_jupyterlab(
     open_notebook, artifacts_dir: Path
 ) -> None:

@@ -19,8 +19,13 @@ from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 DOCS_IMAGES = HERE.parents[1] / "docs" / "images"
-NOTEBOOKS = ("00_start_here", "03_train_a_transformer", "05_explain_predictions")
-PANELS = ("03_train_panel", "05_explain_panel")
+NOTEBOOKS = (
+    "00_start_here",
+    "03_train_a_transformer",
+    "04_compare_models",
+    "05_explain_predictions",
+)
+PANELS = ("03_train_panel", "04_compare_panel", "05_explain_panel")
 MAX_BYTES = 150_000
 START_WIDTH = 800
 MIN_WIDTH = 360
