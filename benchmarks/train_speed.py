@@ -86,12 +86,20 @@ def in_order_accuracy(forward, ids: list[list[int]], labels: np.ndarray, pad_id:
     return float((np.concatenate(preds) == labels).mean())
 
 
-def padded_tokens(lengths: list[int], batch_size: int, bucketed: bool, seed: int) -> int:
-    """Token slots (real + padding) one epoch pushes through the model."""
-    if not bucketed:
-        return len(lengths) * max(lengths)
-    sampler = BucketBatchSampler(lengths, batch_size, shuffle=True, seed=seed)
-    return sum(len(b) * max(lengths[i] for i in b) for b in sampler)
+def padded_tokens(lengths: list[int], batch_size: int, system: str, seed: int, width: int) -> int:
+    """Token slots (real + padding) one epoch pushes through the model (first epoch's order)."""
+    if system == "plain-fixed":  # every batch is padded to max_length
+        return len(lengths) * width
+    if system == "hf-trainer":
+        from transformers.trainer_pt_utils import get_length_grouped_indices
+
+        order = get_length_grouped_indices(
+            lengths, batch_size, generator=torch.Generator().manual_seed(seed)
+        )
+        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    else:
+        batches = list(BucketBatchSampler(lengths, batch_size, shuffle=True, seed=seed))
+    return sum(len(b) * max(lengths[i] for i in b) for b in batches)
 
 
 # --------------------------------------------------------------------------- workbench
@@ -355,13 +363,19 @@ def main() -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {name}: load {load}", flush=True)
         if name == "workbench":
             row = run_workbench(args, train, dev)
-            row["token_slots_per_epoch"] = padded_tokens(lengths, args.batch_size, True, args.seed)
+            row["token_slots_per_epoch"] = padded_tokens(
+                lengths, args.batch_size, name, args.seed, args.max_length
+            )
         elif name == "hf-trainer":
             row = run_hf(args, train_ids, train_labels, dev_ids, dev_labels, tokenizer)
-            row["token_slots_per_epoch"] = padded_tokens(lengths, args.batch_size, True, args.seed)
+            row["token_slots_per_epoch"] = padded_tokens(
+                lengths, args.batch_size, name, args.seed, args.max_length
+            )
         elif name == "plain-fixed":
             row = run_plain_fixed(args, train_ids, train_labels, dev_ids, dev_labels, tokenizer)
-            row["token_slots_per_epoch"] = padded_tokens(lengths, args.batch_size, False, args.seed)
+            row["token_slots_per_epoch"] = padded_tokens(
+                lengths, args.batch_size, name, args.seed, args.max_length
+            )
         else:
             parser.error(f"unknown system {name!r}")
         row["key"] = name
