@@ -97,6 +97,9 @@ def test_train_panel_click_trains_shows_curves_metrics_and_saves(small_data, tmp
     np.testing.assert_allclose(
         reloaded.predict_proba(texts), panel.classifier.predict_proba(texts), atol=1e-6
     )
+    # A new run makes that message stale: it would describe the previous model.
+    assert panel.train()
+    assert panel.save_status.value == ""
 
 
 def test_train_panel_second_click_while_busy_starts_nothing(small_data):

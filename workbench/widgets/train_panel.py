@@ -304,9 +304,7 @@ class TrainPanel(Panel):
         :meth:`stop` and :meth:`wait` apply). Returns False if training did not start (one
         is already running) or, when blocking, if it failed; the reason is in ``status``.
         """
-        # Clear a Stop from the last run, but only once this run is sure to start: a refused
-        # second click must not cancel the Stop meant for the run in progress.
-        return self._start(self._train, block=block, prepare=self._stop_event.clear)
+        return self._start(self._train, block=block, prepare=self._prepare_run)
 
     def stop(self) -> None:
         """Ask a running training to end after the current batch; the best model is kept."""
@@ -335,6 +333,13 @@ class TrainPanel(Panel):
         return None
 
     # --------------------------------------------------------------- internals
+    def _prepare_run(self) -> None:
+        # Runs only once this run is sure to start: a refused second click must not cancel
+        # the Stop meant for the run in progress. A "saved to" line would now describe the
+        # previous model, so it goes too.
+        self._stop_event.clear()
+        self.save_status.value = ""
+
     def _on_busy_changed(self, busy: bool) -> None:
         self.stop_button.disabled = not busy
 
