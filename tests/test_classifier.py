@@ -112,6 +112,25 @@ def test_order_is_preserved_for_texts_of_varied_lengths(trained_clf):
     np.testing.assert_allclose(reversed_[::-1], together, rtol=0, atol=1e-6)
 
 
+def test_bfloat16_inference_is_close_and_reused(trained_clf, heldout):
+    texts = heldout[0][:40]
+    exact = trained_clf.predict_proba(texts)
+    fast = trained_clf.predict_proba(texts, precision="bfloat16")
+    assert fast.dtype == np.float64 and fast.shape == exact.shape
+    np.testing.assert_allclose(fast, exact, rtol=0, atol=0.02)
+    np.testing.assert_allclose(fast.sum(axis=1), 1.0, rtol=0, atol=1e-9)
+    copy = trained_clf._bfloat16_model[1]
+    assert next(copy.parameters()).dtype == torch.bfloat16
+    assert next(trained_clf.model_.parameters()).dtype == torch.float32  # the original stays
+    trained_clf.predict(texts, precision="bfloat16")
+    assert trained_clf._bfloat16_model[1] is copy  # made once
+
+
+def test_unknown_precision_is_a_clear_error(trained_clf):
+    with pytest.raises(InputError, match="precision must be 'float32' or 'bfloat16'"):
+        trained_clf.predict_proba(["fine"], precision="fp8")
+
+
 def test_predict_proba_of_no_texts_is_empty(trained_clf):
     assert trained_clf.predict_proba([]).shape == (0, 2)
 

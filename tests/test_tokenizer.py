@@ -242,6 +242,14 @@ def test_encode_batch_equals_encode_per_text(tokenizer):
     assert tokenizer.encode_batch([]) == []
 
 
+@pytest.mark.parametrize("max_length", [None, 1, 5])
+def test_encode_ids_gives_the_ids_of_encode_batch(tokenizer, max_length):
+    texts = TRAIN_TEXTS + VARIED_TEXTS + [""]
+    expected = [e.ids for e in tokenizer.encode_batch(texts, max_length=max_length)]
+    assert tokenizer.encode_ids(texts, max_length) == expected
+    assert tokenizer.encode_ids([]) == []
+
+
 # --- save / load --------------------------------------------------------------------------
 
 

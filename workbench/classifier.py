@@ -126,8 +126,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.model_ = build_model(model_config)
 
         def encode(data: LabeledTexts) -> TokenizedDataset:
-            encodings = self.tokenizer_.encode_batch(data.texts, model_config.max_length)
-            return TokenizedDataset([e.ids for e in encodings], [index[y] for y in data.labels])
+            ids = self.tokenizer_.encode_ids(data.texts, model_config.max_length)
+            return TokenizedDataset(ids, [index[y] for y in data.labels])
 
         self.history_: History = fit(
             self.model_,
@@ -154,32 +154,68 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             raise InputError("this TextClassifier is not trained yet: call fit() or load()")
 
     @torch.inference_mode()
-    def predict_logits(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
-        """Raw scores ``(n, k)``; texts are length-sorted into batches, results unsorted."""
+    def predict_logits(
+        self, texts: Sequence[str], batch_size: int | None = None, precision: str = "float32"
+    ) -> np.ndarray:
+        """Raw scores ``(n, k)``; texts are length-sorted into batches, results unsorted.
+
+        ``precision="bfloat16"`` runs a bfloat16 copy of the network (made once, then
+        reused): about 1.4x the batched throughput on CPUs with AMX or AVX-512 BF16, at the
+        price of probabilities that differ in the third decimal. Explanations and
+        evaluations keep the float32 default, so their numbers match the saved model.
+        ``batch_size`` defaults to the fastest measured in ``benchmarks/inference.py``:
+        256 texts in float32, 1024 in bfloat16 (whose matrix units want bigger matrices).
+        """
         self._check_fitted()
+        model = self._inference_model(precision)
+        batch_size = batch_size or (1024 if precision == "bfloat16" else 256)
         texts = as_text_list(texts)
-        encodings = self.tokenizer_.encode_batch(texts, self.model_.config.max_length)
-        order = np.argsort([len(e.ids) for e in encodings], kind="stable")
+        ids = self.tokenizer_.encode_ids(texts, self.model_.config.max_length)
+        order = np.argsort(
+            np.fromiter(map(len, ids), dtype=np.int64, count=len(ids)), kind="stable"
+        )
         logits = np.empty((len(texts), len(self.classes_)), dtype=np.float64)
-        self.model_.eval()
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
-            input_ids, mask = pad_batch([encodings[i].ids for i in rows], self.tokenizer_.pad_id)
-            out = self.model_(input_ids.to(self.device_), mask.to(self.device_))
+            input_ids, mask = pad_batch([ids[i] for i in rows], self.tokenizer_.pad_id)
+            out = model(input_ids.to(self.device_), mask.to(self.device_))
             logits[rows] = out.logits.double().cpu().numpy()
         return logits
 
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
-        """Class probabilities ``(n, k)``, columns in ``classes_`` order, rows summing to 1."""
-        logits = self.predict_logits(texts, batch_size)
+    def _inference_model(self, precision: str) -> torch.nn.Module:
+        if (
+            self.model_.training
+        ):  # e.g. after a user's own model_.train(); eval() once, not per call
+            self.model_.eval()
+        if precision == "float32":
+            return self.model_
+        if precision != "bfloat16":
+            raise InputError(f"precision must be 'float32' or 'bfloat16', not {precision!r}")
+        cached = getattr(self, "_bfloat16_model", None)
+        if cached is None or cached[0] is not self.model_:  # a new fit or load: copy again
+            copy = build_model(self.model_.config).to(self.device_, torch.bfloat16)
+            copy.load_state_dict(self.model_.state_dict())
+            self._bfloat16_model = (self.model_, copy.eval())
+        return self._bfloat16_model[1]
+
+    def predict_proba(
+        self, texts: Sequence[str], batch_size: int | None = None, precision: str = "float32"
+    ) -> np.ndarray:
+        """Class probabilities ``(n, k)``, columns in ``classes_`` order, rows summing to 1.
+
+        ``batch_size``, ``precision``: see :meth:`predict_logits`.
+        """
+        logits = self.predict_logits(texts, batch_size, precision)
         logits -= logits.max(axis=1, keepdims=True)  # stable softmax in float64
         proba = np.exp(logits)
         return proba / proba.sum(axis=1, keepdims=True)
 
-    def predict(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+    def predict(
+        self, texts: Sequence[str], batch_size: int | None = None, precision: str = "float32"
+    ) -> np.ndarray:
         """The most probable label of each text, as found in ``classes_``."""
         self._check_fitted()
-        return self.classes_[self.predict_proba(texts, batch_size).argmax(axis=1)]
+        return self.classes_[self.predict_proba(texts, batch_size, precision).argmax(axis=1)]
 
     # ---------------------------------------------------------------- artifacts
     def save(self, directory: str | os.PathLike) -> Path:

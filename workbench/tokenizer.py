@@ -124,6 +124,14 @@ class WordTokenizer:
             out.append(Encoding(ids=ids, words=words, truncated=truncated))
         return out
 
+    def encode_ids(self, texts: Sequence[str], max_length: int | None = None) -> list[list[int]]:
+        """Token ids only (``[CLS]`` first, cut to ``max_length``): what prediction needs.
+
+        Skips the word spans of :meth:`encode_batch`, whose Python objects cost more than
+        the Rust encoding itself on short texts.
+        """
+        return [enc.ids[:max_length] for enc in self._tokenizer.encode_batch_fast(list(texts))]
+
     def words(self, text: str) -> list[Word]:
         """The word units of ``text`` with their character spans (no truncation)."""
         return self.encode(text).words
