@@ -224,6 +224,19 @@ def test_predict_data_file(artifact_dir, trained_clf, heldout, tmp_path, capsys)
     check_records(records, texts, trained_clf)
 
 
+def test_predict_in_bfloat16_gives_the_same_labels(artifact_dir, trained_clf, capsys):
+    texts = ["a great and lovely movie", "awful food", "the staff was excellent"]
+    code = main(["predict", "--model", str(artifact_dir), "--precision", "bfloat16", *texts])
+
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    records = parse_lines(captured.out)
+    assert [r["label"] for r in records] == trained_clf.predict(texts).tolist()
+    for record, row in zip(records, trained_clf.predict_proba(texts), strict=True):
+        got = [record["probabilities"][str(label)] for label in trained_clf.classes_]
+        np.testing.assert_allclose(got, row, atol=0.02)
+
+
 # ------------------------------------------------------------------ bad input
 def test_train_missing_data_file(tmp_path, capsys):
     missing = tmp_path / "nope.csv"

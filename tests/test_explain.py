@@ -5,6 +5,7 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -215,6 +216,43 @@ def test_cli_explain_bad_input_exits_2(planted_model, tmp_path, capsys):
     artifact = planted_model.save(tmp_path / "model")
     assert main(["explain", "--model", str(artifact), "   "]) == 2
     assert capsys.readouterr().err.startswith("workbench: error:")
+
+
+def test_cli_explains_a_table_to_json_lines_in_order(planted_model, tmp_path, capsys):
+    artifact = planted_model.save(tmp_path / "model")
+    texts = planted_corpus(3, seed=4)[0]
+    table = tmp_path / "texts.csv"
+    pd.DataFrame({"review": texts}).to_csv(table, index=False)
+    out = tmp_path / "out" / "explanations.jsonl"
+    code = main(
+        ["explain", "--model", str(artifact), "--method", "gradient-x-input",
+         "--data", str(table), "--text-col", "review", "--jsonl", str(out)]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["text"] for r in records] == texts
+    expected = explain(planted_model, texts[1], "gradient-x-input")
+    np.testing.assert_allclose(records[1]["attributions"]["positive"], expected.attributions[:, 2])
+    assert f"3 gradient-x-input explanations written to {out}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ([], "give either TEXT or --data FILE"),
+        (["a text", "--data", "t.csv"], "give either TEXT or --data FILE"),
+        (["a text", "--jsonl", "o.jsonl"], "--jsonl goes with --data"),
+        (["--data", "t.csv"], "say where to write them with --jsonl OUT"),
+        (["--data", "t.csv", "--jsonl", "o.jsonl", "--html", "o.html"], "with --data use --jsonl"),
+    ],
+)
+def test_cli_explain_input_combinations_are_checked(
+    planted_model, tmp_path, capsys, extra, message
+):
+    artifact = planted_model.save(tmp_path / "model")
+    assert main(["explain", "--model", str(artifact), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("workbench: error:") and message in err
 
 
 def test_scorecard_scores_every_method_on_every_text(planted_model):

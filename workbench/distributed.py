@@ -3,8 +3,9 @@
 ``torchrun --nproc_per_node=N`` sets ``WORLD_SIZE``, ``RANK`` and ``LOCAL_RANK``; :func:`setup`
 then joins the process group (NCCL on GPUs, gloo on CPU) and the fit loop shards batches,
 wraps the model in ``DistributedDataParallel``, reduces metrics across ranks, and lets only
-rank 0 print, draw progress bars and write files. Launched normally, everything here is a
-no-op for a single process, so the same code runs both ways.
+rank 0 print, draw progress bars and write files. Batch explanation shards the same way:
+each rank explains every N-th text and the results are gathered in order. Launched
+normally, everything here is a no-op for a single process, so the same code runs both ways.
 """
 
 from __future__ import annotations
@@ -58,10 +59,15 @@ def sum_across_ranks(values: list[float], ranks: Ranks) -> list[float]:
     return tensor.cpu().tolist()
 
 
+def gather_objects(item: object, ranks: Ranks) -> list:
+    """Every rank's ``item``, in rank order, on every rank (``[item]`` for one process)."""
+    if not ranks.distributed:
+        return [item]
+    parts: list = [None] * ranks.world_size
+    dist.all_gather_object(parts, item)
+    return parts
+
+
 def gather_across_ranks(array: np.ndarray, ranks: Ranks) -> np.ndarray:
     """Concatenate every rank's ``array`` in rank order (unchanged for one process)."""
-    if not ranks.distributed:
-        return array
-    parts: list = [None] * ranks.world_size
-    dist.all_gather_object(parts, array)
-    return np.concatenate(parts)
+    return np.concatenate(gather_objects(array, ranks)) if ranks.distributed else array

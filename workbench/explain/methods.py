@@ -6,8 +6,10 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
+import torch
 from tqdm.auto import tqdm
 
+from workbench.distributed import gather_objects, setup
 from workbench.errors import InputError
 from workbench.explain.base import Explanation
 from workbench.explain.gradients import attention_explanation, gradient_explanation
@@ -40,10 +42,23 @@ def explain(
             attention.
         settings: passed to the method, e.g. ``max_evals=`` (shap), ``num_samples=`` and
             ``seed=`` (lime), ``n_steps=`` (integrated-gradients).
+
+    Under ``torchrun`` a list is sharded: each of the N processes explains every N-th
+    text (rank 0 draws the progress bar) and every process returns the whole list, in
+    order. Give each process its own GPU (``device=f"cuda:{LOCAL_RANK}"``) when on GPUs.
     """
     if method not in METHODS:
         raise InputError(f"unknown explanation method {method!r}; choose from {list(METHODS)}")
     run = partial(METHODS[method], model, **settings)
     if isinstance(texts, str):
         return run(texts)
-    return [run(text) for text in tqdm(list(texts), desc=method, disable=not progress)]
+    texts = list(texts)
+    device = getattr(model, "device_", torch.device("cpu"))
+    ranks = setup(device.type)
+    if ranks.distributed and device.type == "cuda":
+        torch.cuda.set_device(device)  # NCCL gathers through this process's own GPU
+    mine = texts[ranks.rank :: ranks.world_size]
+    progress = progress and ranks.is_main
+    done = [run(text) for text in tqdm(mine, desc=method, disable=not progress)]
+    shards = gather_objects(done, ranks)  # rank r holds texts r, r + N, r + 2N, ...
+    return [shards[i % ranks.world_size][i // ranks.world_size] for i in range(len(texts))]
