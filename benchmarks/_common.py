@@ -104,3 +104,34 @@ def write_json(path: Path, payload: dict) -> Path:
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
     print(f"written to {path}")
     return path
+
+
+def command_line(
+    script: str, args: argparse.Namespace, skip: Sequence[str] = ("out", "sst2")
+) -> str:
+    """The command that reproduces this run: every option that is set, flags as flags."""
+    parts = [f"python benchmarks/{script}"]
+    for key, value in vars(args).items():
+        if value is None or value is False or key in skip:
+            continue
+        option = "--" + key.replace("_", "-")
+        parts.append(option if value is True else f"{option} {value}")
+    return " ".join(parts)
+
+
+def write_record(
+    path: Path, benchmark: str, command: str, load_at_start: list[float], **results
+) -> Path:
+    """``write_json`` of a run's results with what every record carries: the benchmark's
+    name, the command that reproduces it, the machine, and the load at start and end."""
+    return write_json(
+        path,
+        {
+            "benchmark": benchmark,
+            "command": command,
+            "machine": machine(),
+            "load_at_start": load_at_start,
+            "load_at_end": load_average(),
+            **results,
+        },
+    )

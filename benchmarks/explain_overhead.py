@@ -32,11 +32,11 @@ from _common import (
     RESULTS,
     SHARED,
     add_machine_args,
+    command_line,
     load_average,
-    machine,
     print_table,
     wait_for_low_load,
-    write_json,
+    write_record,
 )
 
 from workbench import ModelConfig, TextClassifier, TrainConfig, load_sst2
@@ -299,24 +299,17 @@ def main() -> None:
     profiles = profile_one(clf, texts[0], args) if args.profile else {}
     for method, text in profiles.items():
         print(f"\n--- cProfile, one {method} explanation ---\n" + "\n".join(text.splitlines()[:45]))
-    write_json(
+    write_record(
         args.out,
-        {
-            "benchmark": "explain_overhead",
-            "command": "python benchmarks/explain_overhead.py "
-            + (f"--model {args.model}" if args.model else f"--max-steps {args.max_steps}")
-            + f" --n {args.n} --naive-n {args.naive_n}"
-            + (f" --threads {args.threads}" if args.threads else ""),
-            "machine": machine(),
-            "load_at_start": load_start,
-            "load_at_end": load_average(),
-            "model_config": clf.model_.config.to_dict(),
-            "sentences": len(texts),
-            "first_calls": cold,
-            "results": results,
-            "targets": targets,
-            "profiles": profiles,
-        },
+        "explain_overhead",
+        command_line("explain_overhead.py", args),
+        load_start,
+        model_config=clf.model_.config.to_dict(),
+        sentences=len(texts),
+        first_calls=cold,
+        results=results,
+        targets=targets,
+        profiles=profiles,
     )
 
 

@@ -33,11 +33,11 @@ from _common import (
     RESULTS,
     SHARED,
     add_machine_args,
+    command_line,
     load_average,
-    machine,
     print_table,
     wait_for_low_load,
-    write_json,
+    write_record,
 )
 from torch import nn
 
@@ -431,23 +431,14 @@ def main() -> None:
             f"epoch(s): workbench {ref['final_dev_accuracy']:.4f} vs HF "
             f"{hf['final_dev_accuracy']:.4f}"
         )
-    write_json(
+    write_record(
         args.out,
-        {
-            "benchmark": "train_speed",
-            "command": "python benchmarks/train_speed.py "
-            + " ".join(
-                f"--{k.replace('_', '-')} {v}"
-                for k, v in vars(args).items()
-                if v is not None and k not in ("out", "sst2")
-            ),
-            "machine": machine(),
-            "load_at_start": load_before,
-            "load_at_end": load_average(),
-            "settings": {k: str(v) for k, v in vars(args).items()},
-            "rows": rows,
-            "targets": targets,
-        },
+        "train_speed",
+        command_line("train_speed.py", args),
+        load_before,
+        settings={k: str(v) for k, v in vars(args).items()},
+        rows=rows,
+        targets=targets,
     )
 
 

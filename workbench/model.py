@@ -90,7 +90,21 @@ class ClassifierOutput:
 
 
 class ClassifierNetwork(nn.Module):
-    """What every classifier network here shares: initialisation and a parameter count."""
+    """What every classifier network here shares: the config check, the public token
+    embedding (gradient explainers attribute to its output), initialisation and a
+    parameter count."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        if config.vocab_size < 1 or config.num_labels < 2:
+            raise ValueError(
+                "ModelConfig needs vocab_size >= 1 and num_labels >= 2 "
+                f"(got {config.vocab_size}, {config.num_labels}); TextClassifier fills them in"
+            )
+        self.config = config
+        self.token_embedding = nn.Embedding(
+            config.vocab_size, config.d_model, padding_idx=config.pad_token_id
+        )
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
@@ -113,16 +127,7 @@ class TransformerClassifier(ClassifierNetwork):
     """
 
     def __init__(self, config: ModelConfig) -> None:
-        super().__init__()
-        if config.vocab_size < 1 or config.num_labels < 2:
-            raise ValueError(
-                "ModelConfig needs vocab_size >= 1 and num_labels >= 2 "
-                f"(got {config.vocab_size}, {config.num_labels}); TextClassifier fills them in"
-            )
-        self.config = config
-        self.token_embedding = nn.Embedding(
-            config.vocab_size, config.d_model, padding_idx=config.pad_token_id
-        )
+        super().__init__(config)
         self.position_embedding = nn.Embedding(config.max_length, config.d_model)
         self.embedding_dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.num_layers))
@@ -191,16 +196,7 @@ class BagOfEmbeddingsClassifier(ClassifierNetwork):
     """
 
     def __init__(self, config: ModelConfig) -> None:
-        super().__init__()
-        if config.vocab_size < 1 or config.num_labels < 2:
-            raise ValueError(
-                "ModelConfig needs vocab_size >= 1 and num_labels >= 2 "
-                f"(got {config.vocab_size}, {config.num_labels}); TextClassifier fills them in"
-            )
-        self.config = config
-        self.token_embedding = nn.Embedding(
-            config.vocab_size, config.d_model, padding_idx=config.pad_token_id
-        )
+        super().__init__(config)
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.d_model, config.num_labels)
         self.apply(self._init_weights)

@@ -21,18 +21,10 @@ from tqdm.auto import tqdm
 
 from workbench.errors import InputError
 from workbench.explain.base import Explanation, ModelPredictor
-from workbench.explain.faithfulness import agreement, faithfulness
+from workbench.explain.faithfulness import METRIC_NAMES, agreement, faithfulness
 from workbench.explain.methods import METHODS, explain
 
 DEFAULT_METHODS = ("shap", "lime", "integrated-gradients", "gradient-x-input", "attention")
-_METRICS = (
-    "comprehensiveness",
-    "sufficiency",
-    "aopc_comprehensiveness",
-    "aopc_sufficiency",
-    "deletion_auc",
-    "insertion_auc",
-)
 
 
 @dataclass
@@ -49,7 +41,7 @@ class Scorecard:
         lower is better for sufficiency, AOPC-sufficiency and deletion AUC. A method is
         informative where it beats its ``random_`` column in that direction.
         """
-        columns = [c for m in _METRICS for c in (m, f"random_{m}")]
+        columns = [c for m in METRIC_NAMES for c in (m, f"random_{m}")]
         table = self.per_text.groupby("method", sort=False)[
             [*columns, "seconds", "evaluations"]
         ].median()
@@ -117,7 +109,7 @@ def scorecard(
                 predictor, result, k=k, random_repeats=random_repeats, seed=seed + index
             )
             explanations[method].append(result)
-            scores = {m: getattr(report, m) for m in _METRICS}
+            scores = {m: getattr(report, m) for m in METRIC_NAMES}
             rows.append(
                 {
                     "text_index": index,
@@ -126,7 +118,7 @@ def scorecard(
                     "seconds": seconds,
                     "evaluations": result.evaluations,
                     **scores,
-                    **{f"random_{m}": report.random[m] for m in _METRICS},
+                    **{f"random_{m}": report.random[m] for m in METRIC_NAMES},
                 }
             )
             bar.update(1)

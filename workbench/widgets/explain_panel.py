@@ -78,6 +78,21 @@ def _short(text: str, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _budget(
+    description: str, value: int, low: int, high: int, step: int, width: str
+) -> widgets.BoundedIntText:
+    """A bounded integer box for one method's budget, labelled in full."""
+    return widgets.BoundedIntText(
+        value=value,
+        min=low,
+        max=high,
+        step=step,
+        description=description,
+        style={"description_width": "initial"},
+        layout={"width": width},
+    )
+
+
 class ExplainPanel(Panel):
     """Explain one text with several methods; see :func:`explain_panel`.
 
@@ -147,33 +162,9 @@ class ExplainPanel(Panel):
             widgets.HBox([box, widgets.HTML(f"<small>{METHOD_NOTES.get(name, '')}</small>")])
             for name, box in self.method_boxes.items()
         ]
-        self.shap_max_evals = widgets.BoundedIntText(
-            value=500,
-            min=20,
-            max=100_000,
-            step=100,
-            description="SHAP max_evals",
-            style={"description_width": "initial"},
-            layout={"width": "210px"},
-        )
-        self.lime_num_samples = widgets.BoundedIntText(
-            value=1000,
-            min=20,
-            max=100_000,
-            step=100,
-            description="LIME num_samples",
-            style={"description_width": "initial"},
-            layout={"width": "220px"},
-        )
-        self.ig_steps = widgets.BoundedIntText(
-            value=50,
-            min=2,
-            max=2000,
-            step=10,
-            description="IG steps",
-            style={"description_width": "initial"},
-            layout={"width": "160px"},
-        )
+        self.shap_max_evals = _budget("SHAP max_evals", 500, 20, 100_000, 100, "210px")
+        self.lime_num_samples = _budget("LIME num_samples", 1000, 20, 100_000, 100, "220px")
+        self.ig_steps = _budget("IG steps", 50, 2, 2000, 10, "160px")
         self.explain_button = button("Explain", style="primary", icon="search")
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="methods")
         self.highlight = widgets.HTML()
