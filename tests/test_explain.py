@@ -16,6 +16,7 @@ from workbench.cli import main
 from workbench.data import PLANTED_WORDS, planted_dataset
 from workbench.errors import InputError
 from workbench.explain import METHODS, ModelPredictor, explain, remove_words, word_units
+from workbench.explain.base import MASK_SENTINEL
 from workbench.explain.gradients import attention_rollout
 from workbench.tokenizer import split_words
 
@@ -79,6 +80,23 @@ def test_shap_values_add_up_to_the_probability(planted_model):
     assert np.allclose(result.base_values + result.attributions.sum(0), result.probabilities)
     # base value = the model's output with every word deleted (the absence convention)
     assert np.allclose(result.base_values, planted_model.predict_proba([""])[0], atol=1e-9)
+
+
+@pytest.mark.parametrize("masks_per_call", [10, 64])
+def test_shap_with_dense_masks_equals_shaps_own_partition_explainer(planted_model, masks_per_call):
+    import shap
+
+    from workbench.explain.perturbation import _WordUnitTokenizer
+
+    result = explain(planted_model, TEXT, "shap", max_evals=300, masks_per_call=masks_per_call)
+    masker = shap.maskers.Text(
+        _WordUnitTokenizer(planted_model), mask_token=MASK_SENTINEL, collapse_mask_token=False
+    )
+    reference = shap.explainers.Partition(ModelPredictor(planted_model), masker)(
+        [TEXT], max_evals=300, batch_size=masks_per_call, silent=True
+    )
+    np.testing.assert_allclose(result.attributions, reference.values[0], atol=1e-12)
+    assert result.settings["masks_per_call"] == masks_per_call
 
 
 def test_integrated_gradients_is_complete(planted_model):
