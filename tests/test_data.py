@@ -1,4 +1,4 @@
-"""Tests for workbench.data: table loading, validation, splits, reviews and SST-2."""
+"""Tests for workbench.data: table loading, validation, splits, reviews, SST-2, SST trees."""
 
 import csv
 import hashlib
@@ -17,6 +17,7 @@ from workbench.data import (
     LabeledTexts,
     load_reviews,
     load_sst2,
+    load_sst_trees,
     load_table,
     stratified_split,
     validate_labeled,
@@ -24,6 +25,7 @@ from workbench.data import (
 from workbench.errors import InputError
 
 SHARED_SST2 = Path(__file__).resolve().parents[2] / "shared" / "data" / "sst2"
+SHARED_TREES = SHARED_SST2.parent / "sst_trees"
 
 ROWS = [
     {"text": "A fine film ", "label": "positive"},
@@ -438,3 +440,99 @@ def test_load_sst2_offline(tmp_path, monkeypatch):
     assert f"put train.tsv and dev.tsv from GLUE's SST-2 into {root}" in message
     assert "WORKBENCH_SST2_DIR" in message and "root=" in message
     assert not any(root.iterdir())
+
+
+# --- SST trees --------------------------------------------------------------------------
+
+# Two sentences: "Not bad ." (positive root, a negative leaf, neutral "Not" and ".") and
+# "Bad -LRB- sadly -RRB- ." (negative root); "bad" is negative in both, "Bad" once.
+TREES = (
+    "(3 (3 (2 Not) (1 bad)) (2 .))\n\n(0 (1 (1 Bad) (2 (2 -LRB-) (2 (1 sadly) (2 -RRB-)))) (2 .))\n"
+)
+
+
+def write_trees(tmp_path: Path, text: str = TREES, split: str = "train") -> Path:
+    (tmp_path / f"{split}.txt").write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_load_sst_trees_phrases(tmp_path):
+    loaded = load_sst_trees(write_trees(tmp_path))
+    assert dict(zip(loaded.texts, loaded.labels, strict=True)) == {
+        "bad": 0,
+        "not bad": 1,
+        "not bad .": 1,
+        "sadly": 0,
+        "bad ( sadly )": 0,
+        "bad ( sadly ) .": 0,
+    }
+    assert loaded.source == str(tmp_path / "train.txt")
+
+
+def test_load_sst_trees_sentences_and_tree_selection(tmp_path):
+    root = write_trees(tmp_path, split="dev")
+    sentences = load_sst_trees(root, "dev", phrases=False)
+    assert sentences.texts == ["not bad .", "bad ( sadly ) ."]
+    assert sentences.labels == [1, 0]
+    # Tree indices skip the blank line: tree 1 is the file's third line.
+    second = load_sst_trees(root, "dev", trees=[1])
+    assert sorted(second.texts) == ["bad", "bad ( sadly )", "bad ( sadly ) .", "sadly"]
+    with pytest.raises(InputError, match="has 2 trees, but trees= asks for tree 2"):
+        load_sst_trees(root, "dev", trees=[0, 2])
+
+
+def test_load_sst_trees_conflicting_labels_keep_majority_then_first(tmp_path):
+    trees = "(1 (1 dull) (2 film))\n(3 (3 dull) (2 film))\n(4 (4 dull) (2 film))\n"
+    loaded = load_sst_trees(write_trees(tmp_path, trees))
+    labels = dict(zip(loaded.texts, loaded.labels, strict=True))
+    assert labels == {"dull film": 1, "dull": 1}  # two positives outvote one negative
+    tie = load_sst_trees(write_trees(tmp_path, "(1 (1 dull) (2 film))\n(3 (3 dull) (2 x))\n"))
+    assert dict(zip(tie.texts, tie.labels, strict=True))["dull"] == 0  # first seen wins
+
+
+def test_load_sst_trees_missing_file(tmp_path):
+    with pytest.raises(InputError, match=r"test\.txt not found.*trees/"):
+        load_sst_trees(tmp_path, "test")
+    with pytest.raises(InputError, match="split must be"):
+        load_sst_trees(tmp_path, "validation")
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("(3 (3 good) (2 film)", "brackets do not balance"),
+        ("(3 (3 good) (2 film)))", "closes no node"),
+        ("(7 (3 good) (2 film))", "label must be 0-4, got '7'"),
+        ("(3 (3 good) (2 film)) (2 x)", "more than one tree"),
+        ("good film", "stands outside the tree"),
+        ("(3 (3 good) (2))", "holds no word"),
+    ],
+)
+def test_load_sst_trees_bad_line_names_file_and_line(tmp_path, line, problem):
+    root = write_trees(tmp_path, "(3 (3 good) (2 film))\n" + line + "\n")
+    with pytest.raises(InputError) as info:
+        load_sst_trees(root)
+    message = str(info.value)
+    assert f"{root / 'train.txt'}, line 2 is not a sentiment tree" in message
+    assert problem in message and "one PTB tree" in message
+
+
+def test_load_sst_trees_not_utf8(tmp_path):
+    (tmp_path / "train.txt").write_bytes(b"(3 (3 fine) (2 .))\n(3 (3 caf\xe9) (2 .))\n")
+    with pytest.raises(InputError, match=r"train\.txt, line 2: byte 0xe9 is not UTF-8"):
+        load_sst_trees(tmp_path)
+
+
+def test_load_sst_trees_only_neutral(tmp_path):
+    with pytest.raises(InputError, match="no positive or negative node"):
+        load_sst_trees(write_trees(tmp_path, "(2 (2 a) (2 film))\n"))
+
+
+def test_load_sst_trees_shared_data_matches_glue():
+    if not (SHARED_TREES / "dev.txt").is_file() or not (SHARED_SST2 / "dev.tsv").is_file():
+        pytest.skip(f"{SHARED_TREES} or {SHARED_SST2} is absent")
+    dev = load_sst_trees(SHARED_TREES, "dev", phrases=False)
+    glue_dev = load_table(SHARED_SST2 / "dev.tsv", "sentence")
+    # GLUE's dev set is exactly the binarised dev roots, text and label.
+    pairs = sorted(zip(dev.texts, dev.labels, strict=True))
+    assert pairs == sorted(zip(glue_dev.texts, glue_dev.labels, strict=True))
