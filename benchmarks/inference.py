@@ -13,7 +13,9 @@ interleaved rounds so a burst of load on this shared machine hits every system a
   plain-fixed   the same workbench network, batches of 256 in input order, padded to max_length
 
 Then, for the workbench only: where ``predict_proba``'s time goes (tokenizer, padding,
-forward, NumPy), and what the public knobs change: ``torch.set_num_threads``, batch size,
+forward, NumPy), batched throughput in the steady state (every batch shape seen once, as in
+a long-running service; float32 and bfloat16, batches of 256 and 1024), and what the public
+knobs change: ``torch.set_num_threads``, batch size,
 bf16 autocast and bfloat16 weights, ``torch.compile``. Targets: p50 < 2 ms, throughput >= 10,000/s.
 
     python benchmarks/inference.py --max-steps 300
@@ -112,7 +114,7 @@ class PlainFixedPredictor:
 class Knob:
     """``predict_proba`` of a classifier with a batch size and precision, under a context."""
 
-    def __init__(self, clf, batch_size=None, context=nullcontext, precision="float32") -> None:
+    def __init__(self, clf, batch_size=256, context=nullcontext, precision="float32") -> None:
         self.clf, self.batch_size, self.context = clf, batch_size, context
         self.precision = precision
 
@@ -245,7 +247,7 @@ def main() -> None:
     }
     names = {
         "workbench": "workbench predict_proba (sorted, dynamic pad)",
-        "workbench-bf16": "workbench predict_proba(precision='bfloat16'), batches of 1024",
+        "workbench-bf16": "workbench predict_proba(precision='bfloat16')",
         "hf-bert": "HF BERT same size, in-order batches of 256",
         "plain-fixed": "same network, in-order, padded to max_length",
     }
@@ -320,6 +322,7 @@ def main() -> None:
         ],
     )
 
+    steady = steady_state(clf, texts, rounds=5)
     experiments = []
     if not args.no_experiments:
         experiments = run_experiments(clf, texts, args)
@@ -334,8 +337,45 @@ def main() -> None:
         rows=rows,
         targets=targets,
         breakdown=breakdown,
+        steady_state=steady,
         experiments=experiments,
     )
+
+
+def steady_state(clf: TextClassifier, texts: list[str], rounds: int) -> list[dict]:
+    """Batched throughput once every batch shape has been seen (oneDNN builds a kernel per
+    new shape), precisions and batch sizes interleaved round by round; medians."""
+    variants = [(p, b) for p in ("float32", "bfloat16") for b in (256, 1024)]
+    for precision, batch_size in variants:  # warm-up: every shape of every variant
+        clf.predict_proba(texts, batch_size, precision)
+    rates: dict[tuple, list[float]] = {v: [] for v in variants}
+    for _ in range(rounds):
+        for precision, batch_size in variants:
+            started = time.perf_counter()
+            clf.predict_proba(texts, batch_size, precision)
+            rates[precision, batch_size].append(len(texts) / (time.perf_counter() - started))
+    base = statistics.median(rates["float32", 256])
+    rows = [
+        {
+            "precision": precision,
+            "batch_size": batch_size,
+            "throughput_per_s": statistics.median(r),
+            "ratio_to_float32_256": statistics.median(r) / base,
+            "rounds": r,
+        }
+        for (precision, batch_size), r in rates.items()
+    ]
+    print(f"\nsteady-state batched throughput (warm, {rounds} interleaved rounds, medians)")
+    print_table(
+        rows,
+        [
+            ("precision", "precision", ""),
+            ("batch_size", "batch", "d"),
+            ("throughput_per_s", "sent/s", ",.0f"),
+            ("ratio_to_float32_256", "x fp32@256", ".2f"),
+        ],
+    )
+    return rows
 
 
 def run_experiments(clf: TextClassifier, texts: list[str], args) -> list[dict]:
@@ -380,7 +420,7 @@ def run_experiments(clf: TextClassifier, texts: list[str], args) -> list[dict]:
         compare(f"predict_proba(batch_size={batch_size})", Knob(clf, batch_size))
     bf16 = lambda: torch.autocast("cpu", dtype=torch.bfloat16)  # noqa: E731
     compare("torch.autocast('cpu', bfloat16)", Knob(clf, 256, bf16))
-    compare("precision='bfloat16', batch_size=256", Knob(clf, 256, precision="bfloat16"))
+    compare("precision='bfloat16', batch_size=1024", Knob(clf, 1024, precision="bfloat16"))
     # Verify bf16 does not change the predictions in a way that matters.
     p16 = clf.predict_proba(texts[:872], precision="bfloat16")
     p32 = clf.predict_proba(texts[:872])

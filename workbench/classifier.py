@@ -155,20 +155,18 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     @torch.inference_mode()
     def predict_logits(
-        self, texts: Sequence[str], batch_size: int | None = None, precision: str = "float32"
+        self, texts: Sequence[str], batch_size: int = 256, precision: str = "float32"
     ) -> np.ndarray:
         """Raw scores ``(n, k)``; texts are length-sorted into batches, results unsorted.
 
         ``precision="bfloat16"`` runs a bfloat16 copy of the network (made once, then
-        reused): about 1.4x the batched throughput on CPUs with AMX or AVX-512 BF16, at the
-        price of probabilities that differ in the third decimal. Explanations and
-        evaluations keep the float32 default, so their numbers match the saved model.
-        ``batch_size`` defaults to the fastest measured in ``benchmarks/inference.py``:
-        256 texts in float32, 1024 in bfloat16 (whose matrix units want bigger matrices).
+        reused): about 1.4x the batched throughput on CPUs with AMX or AVX-512 BF16 in
+        ``benchmarks/inference.py``, at the price of probabilities that differ in the third
+        decimal. Explanations and evaluations keep the float32 default, so their numbers
+        match the saved model.
         """
         self._check_fitted()
         model = self._inference_model(precision)
-        batch_size = batch_size or (1024 if precision == "bfloat16" else 256)
         texts = as_text_list(texts)
         ids = self.tokenizer_.encode_ids(texts, self.model_.config.max_length)
         order = np.argsort(
@@ -199,7 +197,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return self._bfloat16_model[1]
 
     def predict_proba(
-        self, texts: Sequence[str], batch_size: int | None = None, precision: str = "float32"
+        self, texts: Sequence[str], batch_size: int = 256, precision: str = "float32"
     ) -> np.ndarray:
         """Class probabilities ``(n, k)``, columns in ``classes_`` order, rows summing to 1.
 
@@ -211,7 +209,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(
-        self, texts: Sequence[str], batch_size: int | None = None, precision: str = "float32"
+        self, texts: Sequence[str], batch_size: int = 256, precision: str = "float32"
     ) -> np.ndarray:
         """The most probable label of each text, as found in ``classes_``."""
         self._check_fitted()
