@@ -71,6 +71,37 @@ def add_machine_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_model_args(parser: argparse.ArgumentParser, default_steps: int = 300) -> None:
+    """Options of the scripts that time the default model: load one, or train one on SST-2."""
+    parser.add_argument("--model", type=Path, help="a workbench artifact (default: train one)")
+    parser.add_argument(
+        "--max-steps", type=int, default=default_steps, help="training steps without --model"
+    )
+    parser.add_argument("--sst2", type=Path, default=SHARED / "sst2")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def default_model(args: argparse.Namespace):
+    """``--model``, or ``ModelConfig()`` trained on SST-2 for ``--max-steps`` steps."""
+    from workbench import ModelConfig, TextClassifier, TrainConfig, load_sst2
+
+    if args.model:
+        return TextClassifier.load(args.model)
+    train, dev = load_sst2(args.sst2, download=False)
+    started = time.perf_counter()
+    clf = TextClassifier(
+        ModelConfig(),
+        TrainConfig(max_steps=args.max_steps, batch_size=64, device="cpu", seed=args.seed),
+    ).fit(train.texts, train.labels, validation=(dev.texts, dev.labels), progress=False)
+    print(
+        f"trained the default ModelConfig() for {args.max_steps} steps in "
+        f"{time.perf_counter() - started:.0f} s (dev accuracy "
+        f"{clf.history_.epochs[-1]['val_accuracy']:.3f})",
+        flush=True,
+    )
+    return clf
+
+
 def wait_for_low_load(threshold: float, max_wait_s: float) -> list[float]:
     """Sleep (up to ``max_wait_s``) until the 1-minute load average drops below ``threshold``."""
     deadline = time.monotonic() + max_wait_s

@@ -30,16 +30,17 @@ import numpy as np
 import torch
 from _common import (
     RESULTS,
-    SHARED,
     add_machine_args,
+    add_model_args,
     command_line,
+    default_model,
     load_average,
     print_table,
     wait_for_low_load,
     write_record,
 )
 
-from workbench import ModelConfig, TextClassifier, TrainConfig, load_sst2
+from workbench import TextClassifier, load_sst2
 from workbench.explain.perturbation import lime_explanation, shap_explanation
 
 
@@ -92,15 +93,6 @@ def direct_lime(predict, classes, text: str, num_samples: int) -> None:
     explainer.explain_instance(
         text, predict, labels=range(len(classes)), num_features=10, num_samples=num_samples
     )
-
-
-def get_model(args) -> TextClassifier:
-    if args.model:
-        return TextClassifier.load(args.model)
-    train, dev = load_sst2(args.sst2, download=False)
-    return TextClassifier(
-        ModelConfig(), TrainConfig(max_steps=args.max_steps, batch_size=64, device="cpu")
-    ).fit(train.texts, train.labels, validation=(dev.texts, dev.labels), progress=False)
 
 
 def measure(clf, texts, args) -> dict:
@@ -219,9 +211,7 @@ def main() -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n", 2)[2],
     )
-    parser.add_argument("--model", type=Path, help="a workbench artifact (default: train one)")
-    parser.add_argument("--max-steps", type=int, default=300, help="training steps without --model")
-    parser.add_argument("--sst2", type=Path, default=SHARED / "sst2")
+    add_model_args(parser)
     parser.add_argument("--n", type=int, default=30, help="SST-2 dev sentences to explain")
     parser.add_argument(
         "--naive-n",
@@ -244,7 +234,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    clf = get_model(args)
+    clf = default_model(args)
     _, dev = load_sst2(args.sst2, download=False)
     long_enough = [t for t in dev.texts if len(clf.tokenizer_.words(t)) >= args.min_words]
     warmup_text, texts = long_enough[0], long_enough[1 : args.n + 1]

@@ -35,16 +35,17 @@ import numpy as np
 import torch
 from _common import (
     RESULTS,
-    SHARED,
     add_machine_args,
+    add_model_args,
     command_line,
+    default_model,
     load_average,
     print_table,
     wait_for_low_load,
     write_record,
 )
 
-from workbench import ModelConfig, TextClassifier, TrainConfig, load_sst2
+from workbench import TextClassifier, load_sst2
 from workbench.batching import pad_batch
 from workbench.data import as_text_list
 from workbench.evaluate import measure_latency
@@ -123,23 +124,6 @@ class Knob:
             return self.clf.predict_proba(texts, self.batch_size, self.precision)
 
 
-def get_model(args) -> TextClassifier:
-    if args.model:
-        return TextClassifier.load(args.model)
-    train, dev = load_sst2(args.sst2, download=False)
-    started = time.perf_counter()
-    clf = TextClassifier(
-        ModelConfig(),
-        TrainConfig(max_steps=args.max_steps, batch_size=64, device="cpu", seed=args.seed),
-    ).fit(train.texts, train.labels, validation=(dev.texts, dev.labels), progress=False)
-    print(
-        f"trained the default ModelConfig() for {args.max_steps} steps in "
-        f"{time.perf_counter() - started:.0f} s (dev accuracy "
-        f"{clf.history_.epochs[-1]['val_accuracy']:.3f})"
-    )
-    return clf
-
-
 def interleaved(systems: dict, texts: list[str], rounds: int, repeats: int) -> dict[str, dict]:
     """measure_latency of every system, round-robin, ``rounds`` times; medians per system."""
     runs: dict[str, list] = {name: [] for name in systems}
@@ -211,23 +195,20 @@ def main() -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n", 2)[2],
     )
-    parser.add_argument("--model", type=Path, help="a workbench artifact (default: train one)")
-    parser.add_argument("--max-steps", type=int, default=300, help="training steps without --model")
-    parser.add_argument("--sst2", type=Path, default=SHARED / "sst2")
+    add_model_args(parser)
     parser.add_argument(
         "--min-texts", type=int, default=10_000, help="dev repeated to at least this"
     )
     parser.add_argument("--repeats", type=int, default=300, help="single-text calls per round")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per system")
     parser.add_argument("--no-experiments", action="store_true", help="skip the knob experiments")
-    parser.add_argument("--seed", type=int, default=0)
     add_machine_args(parser)
     parser.add_argument("--out", type=Path, default=RESULTS / "inference.json")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    clf = get_model(args)
+    clf = default_model(args)
     _, dev = load_sst2(args.sst2, download=False)
     texts = dev.texts * -(-args.min_texts // len(dev.texts))
     mean_tokens = float(np.mean([len(e.ids) for e in clf.tokenizer_.encode_batch(texts, 10**6)]))
