@@ -211,7 +211,7 @@ def main() -> None:
     clf = default_model(args)
     _, dev = load_sst2(args.sst2, download=False)
     texts = dev.texts * -(-args.min_texts // len(dev.texts))
-    mean_tokens = float(np.mean([len(e.ids) for e in clf.tokenizer_.encode_batch(texts, 10**6)]))
+    mean_tokens = float(np.mean([len(ids) for ids in clf.tokenizer_.encode_ids(texts)]))
     load_start = wait_for_low_load(args.wait_load, 600) if args.wait_load else load_average()
     print(
         f"{len(texts)} texts (SST-2 dev x {len(texts) // len(dev.texts)}), mean "

@@ -351,8 +351,8 @@ def main() -> None:
         )
     # The same tokenizer the workbench's fit trains (deterministic), for the two baselines.
     tokenizer = WordTokenizer.train(train.texts)
-    train_ids = [e.ids for e in tokenizer.encode_batch(train.texts, args.max_length)]
-    dev_ids = [e.ids for e in tokenizer.encode_batch(dev.texts, args.max_length)]
+    train_ids = tokenizer.encode_ids(train.texts, args.max_length)
+    dev_ids = tokenizer.encode_ids(dev.texts, args.max_length)
     train_labels = np.asarray(train.labels, dtype=np.int64)
     dev_labels = np.asarray(dev.labels, dtype=np.int64)
     lengths = [len(i) for i in train_ids]

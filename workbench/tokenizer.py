@@ -141,7 +141,7 @@ class WordTokenizer:
 
     def unknown_rate(self, texts: Sequence[str]) -> float:
         """Fraction of word units in ``texts`` that map to ``[UNK]``."""
-        ids = [i for enc in self.encode_batch(texts) for i in enc.ids[1:]]
+        ids = [i for row in self.encode_ids(texts) for i in row[1:]]
         return sum(i == self.unk_id for i in ids) / max(len(ids), 1)
 
     def to_json(self) -> str:
