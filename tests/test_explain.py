@@ -1,7 +1,9 @@
 """Tests for workbench.explain: shared word units, additivity, planted features, bad input."""
 
 import html
+import itertools
 import json
+import math
 import re
 
 import numpy as np
@@ -97,6 +99,143 @@ def test_shap_with_dense_masks_equals_shaps_own_partition_explainer(planted_mode
     )
     np.testing.assert_allclose(result.attributions, reference.values[0], atol=1e-12)
     assert result.settings["masks_per_call"] == masks_per_call
+
+
+class WordGame:
+    """A hand-made model: p(positive) = 0.2 + the weight of every term whose words all occur.
+
+    Its Shapley values are known in closed form: a term's weight is shared equally among
+    its words, and a word in no term gets 0.
+    """
+
+    classes_ = np.array(["negative", "positive"])
+
+    def __init__(self, terms: dict[frozenset[str], float]) -> None:
+        self.terms = terms
+
+    def predict_proba(self, texts) -> np.ndarray:
+        present = [set(str(t).split()) for t in texts]
+        p = np.array([0.2 + sum(w for ws, w in self.terms.items() if ws <= s) for s in present])
+        return np.column_stack([1 - p, p])
+
+
+def brute_force_shapley(model, text: str) -> np.ndarray:
+    """The textbook definition: each word's marginal contribution averaged over orderings."""
+    words = split_words(text)
+    n = len(words)
+
+    def value(kept: set[int]) -> np.ndarray:
+        keep = [i in kept for i in range(n)]
+        return model.predict_proba([text if all(keep) else remove_words(words, keep)])[0]
+
+    phi = np.zeros((n, len(model.classes_)))
+    for order in itertools.permutations(range(n)):
+        kept: set[int] = set()
+        for i in order:
+            before = value(kept)
+            kept.add(i)
+            phi[i] += value(kept) - before
+    return phi / math.factorial(n)
+
+
+def test_exact_shap_is_efficient_and_says_which_values_it_holds(planted_model):
+    result = explain(planted_model, TEXT, "shap", algorithm="exact")
+    assert result.settings["algorithm"] == "exact"
+    assert result.settings["values"] == "Shapley (exact)"
+    assert result.evaluations == 2 ** len(result.words)  # every coalition, counted
+    np.testing.assert_allclose(
+        result.base_values + result.attributions.sum(0), result.probabilities, atol=1e-12
+    )
+    # p("") scored alone or in a batch of padded texts: equal up to float32 rounding
+    np.testing.assert_allclose(result.base_values, planted_model.predict_proba([""])[0], atol=1e-6)
+    assert result.top_words(1)[0][0].text == "zork"
+    default = explain(planted_model, TEXT, "shap", max_evals=300)
+    assert default.settings["algorithm"] == "partition"
+    assert default.settings["values"].startswith("Owen")
+
+
+def test_exact_shap_symmetry_and_dummy_on_a_hand_made_model():
+    model = WordGame({frozenset({"great", "fun"}): 0.3, frozenset({"cast"}): 0.1})
+    result = explain(model, "great cast the fun", "shap", algorithm="exact")
+    positive = result.for_class("positive")
+    # great and fun are interchangeable (symmetry), "the" changes nothing (dummy)
+    np.testing.assert_allclose(positive, [0.15, 0.1, 0.0, 0.15], atol=1e-12)
+    np.testing.assert_allclose(result.for_class("negative"), -positive, atol=1e-12)
+    np.testing.assert_allclose(result.base_values, [0.8, 0.2])
+
+
+def test_exact_shap_equals_the_permutation_formula_on_four_words(planted_model):
+    text = "with zork the plot"
+    result = explain(planted_model, text, "shap", algorithm="exact")
+    # atol: the network scores a text alone or in a padded batch equal up to float32 rounding
+    np.testing.assert_allclose(
+        result.attributions, brute_force_shapley(planted_model, text), atol=1e-6
+    )
+
+
+def test_exact_shap_refuses_long_texts_and_unknown_algorithms(planted_model):
+    thirteen = "a b c d e f g h i j k l m"
+    with pytest.raises(InputError, match=r"13 words .*algorithm='partition'"):
+        explain(planted_model, thirteen, "shap", algorithm="exact")
+    with pytest.raises(InputError, match="max_exact_words=4"):
+        explain(planted_model, TEXT, "shap", algorithm="exact", max_exact_words=4)
+    with pytest.raises(InputError, match="'partition'.*'exact'"):
+        explain(planted_model, TEXT, "shap", algorithm="kernel")
+
+
+def test_owen_values_of_the_default_explainer_differ_from_exact_shapley():
+    # A three-word interaction: Shapley shares it equally; Owen values share it along
+    # shap's clustering of the words, first between clusters, then within them.
+    model = WordGame({frozenset({"great", "fun", "cast"}): 0.6})
+    exact = explain(model, "great fun cast", "shap", algorithm="exact")
+    owen = explain(model, "great fun cast", "shap")
+    np.testing.assert_allclose(exact.for_class("positive"), [0.2, 0.2, 0.2], atol=1e-12)
+    for result in (exact, owen):
+        np.testing.assert_allclose(result.base_values + result.attributions.sum(0), [0.2, 0.8])
+    assert np.abs(owen.attributions - exact.attributions).max() > 0.01
+
+
+@pytest.mark.parametrize(
+    "method, says",
+    [
+        ("shap", "base value (empty text): p("),
+        ("lime", "base value (LIME's intercept"),
+        ("integrated-gradients", "base value f(baseline: "),
+        ("gradient-x-input", None),
+        ("attention", None),
+    ],
+)
+def test_every_explanation_carries_its_base_value(planted_model, method, says):
+    result = explain(planted_model, TEXT, method, **SETTINGS.get(method, {}))
+    line = result.base_value_line()
+    if says is None:
+        assert result.base_values is None and line is None
+        return
+    assert result.base_values.shape == (3,)
+    assert line.startswith(says) and result.predicted_label in line
+    assert result.base_value_line("neutral") != line
+    with pytest.raises(InputError, match="no class"):
+        result.base_value_line("nonsense")
+    assert json.loads(json.dumps(result.to_dict()))["base_values"].keys() == {
+        "negative",
+        "neutral",
+        "positive",
+    }
+
+
+def test_lime_base_value_is_its_local_models_intercept():
+    # On a model additive in word presence the local linear model is right, so its
+    # intercept estimates p("") and the weights the word effects; only estimates (LIME
+    # fits a ridge regression on random deletions), so intercept + weights is near the
+    # prediction, not equal to it.
+    model = WordGame({frozenset({"great"}): 0.3, frozenset({"cast"}): 0.1})
+    result = explain(model, "great cast the fun movie", "lime", num_samples=1000)
+    assert result.settings["units"] == "probability"
+    assert result.base_values[1] == pytest.approx(0.2, abs=0.03)
+    np.testing.assert_allclose(result.for_class("positive"), [0.3, 0.1, 0, 0, 0], atol=0.03)
+    local = result.base_values + result.attributions.sum(0)
+    np.testing.assert_allclose(local, result.probabilities, atol=0.03)
+    assert "intercept" in result.base_value_line()
 
 
 def test_integrated_gradients_is_complete(planted_model):

@@ -478,3 +478,59 @@ def test_attention_figure_without_attention_raises():
     bad.attention = np.zeros((1, 1, 9, 9))
     with pytest.raises(InputError, match="different text"):
         attention_figure(bad)
+
+
+# --- base values -------------------------------------------------------------------------
+
+
+def test_base_value_and_prediction_appear_under_the_header():
+    exp = make("good film", [0.3, 0.1], base_values=np.array([0.6, 0.4]))
+    markup = explanation_html([exp])
+    line = "base value (empty text): p(positive) = 0.400 → prediction 0.800"
+    assert line in markup and "add up to the difference (+0.400)" in markup
+    assert len([a for _, a in Page(markup).tags if "wb-base" in (a.get("class") or "")]) == 1
+    assert markup.index("wb-header") < markup.index("wb-base") < markup.index("wb-text")
+    # the line follows the class explained
+    assert "p(negative) = 0.600 → prediction 0.200" in explanation_html([exp], label="negative")
+
+
+def test_base_value_line_says_what_each_method_compares_against():
+    lime = make("good film", [0.3, 0.05], method="lime", base_values=np.array([0.55, 0.45]))
+    integrated = make(
+        "good film",
+        [1.5, 0.5],
+        method="integrated-gradients",
+        base_values=np.array([0.5, -1.0]),
+        settings={"units": "logit", "baseline": "padding embedding"},
+    )
+    other = make("good film", [0.1, 0.1], method="custom", base_values=np.array([0.5, 0.5]))
+    markup = html.unescape(explanation_html([lime, integrated, other]))
+    assert "LIME's intercept" in markup and "p(positive) ≈ 0.450 → 0.800" in markup
+    assert "f(baseline: padding embedding): logit(positive) = -1.000 → +1.000" in markup
+    assert "up to the integration error" in markup
+    assert "base value (model output) for positive: 0.5 → 0.7" in markup
+
+
+def test_base_value_line_is_escaped():
+    exp = make(
+        "good film",
+        [0.3, 0.1],
+        method="integrated-gradients",
+        base_values=np.array([0.0, 0.0]),
+        settings={"units": "logit", "baseline": "<img src=x onerror=alert(1)>"},
+    )
+    exp.classes = ["neg", "<b>pos</b>"]
+    markup = explanation_html([exp])
+    assert "<img" not in markup and "<b>pos" not in markup
+    assert "f(baseline: &lt;img src=x onerror=alert(1)&gt;): logit(&lt;b&gt;pos&lt;/b&gt;)" in (
+        markup
+    )
+    for tag, _ in Page(markup).tags:
+        assert tag in ALLOWED_TAGS, tag
+
+
+def test_without_a_base_value_no_line_is_rendered():
+    exps = [make("good film", [0.3, 0.1], method="gradient-x-input"), make_attention("good film")]
+    markup = explanation_html(exps)
+    assert "wb-base" not in markup and "base value" not in markup
+    assert all(e.base_value_line() is None for e in exps)

@@ -225,6 +225,27 @@ def test_explain_panel_offers_gradients_only_to_workbench_models(trained_clf, tf
     assert "<b>bold</b> & lovely service" in plain_text(panel.highlight.value)  # ...and intact
 
 
+def test_explain_panel_shows_base_values_and_offers_exact_shapley(tfidf_model):
+    panel = explain_panel({"tfidf": tfidf_model}, ["the food was great"])
+    panel.methods = ["shap", "lime"]
+    assert panel.shap_algorithm.value == "partition"  # Owen values unless asked
+    panel.shap_algorithm.value = "exact"
+    panel.lime_num_samples.value = 50
+    assert panel.explain()
+    shap_result, lime_result = panel.explanations
+    assert shap_result.settings["algorithm"] == "exact"
+    assert shap_result.evaluations == 2**4
+    shown = plain_text(panel.highlight.value)
+    for result in (shap_result, lime_result):
+        assert result.base_value_line() in shown
+    assert "base value (empty text)" in shown and "LIME's intercept" in shown
+
+    panel.text.value = " ".join(f"word{i}" for i in range(13))
+    panel.methods = ["shap"]
+    assert panel.explain() is False
+    assert "13 words" in panel.error and "partition" in panel.error
+
+
 def test_explain_panel_shows_errors_instead_of_raising(trained_clf):
     panel = explain_panel({"transformer": trained_clf})
     panel.text.value = "   "

@@ -99,6 +99,21 @@ class Explanation:
     methods, the logit) of ``classes[c]``; positive means towards that class. For
     ``kind="attention"`` the columns are equal and hold attention weights, which describe
     where the model looked, not what changed its decision.
+
+    ``base_values[c]`` is what the attributions of class ``c`` are measured from, in the
+    same units (``settings["units"]``), and :meth:`base_value_line` says it in words:
+
+    - **shap**: p(class) of the empty text (every word deleted); ``base_values +
+      attributions.sum(0)`` equals ``probabilities`` (efficiency, up to float rounding).
+    - **lime**: the intercept of LIME's weighted linear fit on word presence, i.e. the
+      local model's estimate of p(class) with every word absent. It is a fitted number,
+      not the model's p(""), and intercept + weights is the local model's estimate of the
+      prediction, which differs from ``probabilities`` by the fit's error.
+    - **integrated-gradients**: the logits at the method's baseline, f(baseline);
+      ``base_values + attributions.sum(0)`` equals the text's logits up to the integration
+      error (``settings["convergence_delta"]``).
+    - **gradient-x-input** and **attention**: ``None``; gradient × input has no reference
+      point its scores add up from, and attention weights are not attributions.
     """
 
     text: str
@@ -109,7 +124,7 @@ class Explanation:
     method: str
     settings: dict[str, Any] = field(default_factory=dict)
     evaluations: int = 0
-    base_values: np.ndarray | None = None  # (num_classes,): output with every word absent
+    base_values: np.ndarray | None = None  # (num_classes,): the reference, see above
     kind: Literal["attribution", "attention"] = "attribution"
     notes: list[str] = field(default_factory=list)
     attention: np.ndarray | None = None  # (layers, heads, T, T) incl. [CLS], attention only
@@ -122,13 +137,57 @@ class Explanation:
     def predicted_label(self):
         return self.classes[self.predicted_index]
 
-    def for_class(self, label=None) -> np.ndarray:
-        """Attributions towards ``label`` (default: the predicted class), one per word."""
+    def _class_index(self, label) -> int:
         if label is None:
-            return self.attributions[:, self.predicted_index]
+            return self.predicted_index
         if label not in self.classes:
             raise InputError(f"no class {label!r} in this explanation; classes are {self.classes}")
-        return self.attributions[:, self.classes.index(label)]
+        return self.classes.index(label)
+
+    def for_class(self, label=None) -> np.ndarray:
+        """Attributions towards ``label`` (default: the predicted class), one per word."""
+        return self.attributions[:, self._class_index(label)]
+
+    def base_value_line(self, label=None) -> str | None:
+        """The base value towards ``label`` (default: the predicted class) in one sentence.
+
+        Says what the base value is for this method, its value, and where the word values
+        lead from it, e.g. "base value (empty text): p(positive) = 0.420 → prediction
+        0.910; the word values add up to the difference (+0.490)". ``None`` when the
+        method has no base value (gradient × input, attention). Plain text: escape it
+        before it reaches HTML.
+        """
+        if self.base_values is None:
+            return None
+        index = self._class_index(label)
+        name = self.classes[index]
+        base = float(self.base_values[index])
+        total = base + float(self.attributions[:, index].sum())
+        probability = float(self.probabilities[index])
+        if self.method == "shap":
+            return (
+                f"base value (empty text): p({name}) = {base:.3f} → prediction "
+                f"{probability:.3f}; the word values add up to the difference "
+                f"({probability - base:+.3f})"
+            )
+        if self.method == "lime":
+            return (
+                f"base value (LIME's intercept: its local linear model with every word "
+                f"absent): p({name}) ≈ {base:.3f} → {total:.3f} with the word weights added, "
+                f"the local model's estimate of the prediction {probability:.3f}"
+            )
+        if self.method == "integrated-gradients":
+            baseline = self.settings.get("baseline", "every word absent")
+            return (
+                f"base value f(baseline: {baseline}): logit({name}) = {base:+.3f} → "
+                f"{total:+.3f} for the text (p = {probability:.3f}); the word values add up "
+                "to the difference, up to the integration error"
+            )
+        units = self.settings.get("units", "model output")
+        return (
+            f"base value ({units}) for {name}: {base:.4g} → {total:.4g} with the word values "
+            f"added (prediction p = {probability:.3f})"
+        )
 
     def top_words(self, k: int = 5, label=None) -> list[tuple[Word, float]]:
         """The ``k`` words with the largest attribution towards ``label``."""

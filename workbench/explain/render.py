@@ -9,9 +9,16 @@ Colours are set explicitly (a white card with dark ink), so the output stays rea
 dark notebook themes too.
 
 **Escaping.** Every piece of text that came from a user or a model (the text, its words,
-method names, class labels, notes, settings) passes through :func:`html.escape` with
-``quote=True`` before it reaches markup, attribute values included. Plotly interprets a
-subset of HTML in tick labels, titles and hover text, so the figures escape it too.
+method names, class labels, notes, settings, the base-value line) passes through
+:func:`html.escape` with ``quote=True`` before it reaches markup, attribute values included.
+Plotly interprets a subset of HTML in tick labels, titles and hover text, so the figures
+escape it too.
+
+**Base value.** Under the header of each row, the explanation's base value (what its word
+values are measured from: p(empty text) for SHAP, LIME's intercept, f(baseline) for
+integrated gradients) and where the word values lead, from
+:meth:`Explanation.base_value_line`; methods without one (gradient × input, attention)
+show no such line.
 
 **Colour scale.** Blue pushes towards the class explained, red away from it, white is no
 effect. Each explanation is normalised by its own largest ``|attribution|`` (full colour =
@@ -283,6 +290,12 @@ def _row(exp: Explanation, label: Any) -> str:
     header.append(f"predicted “{_esc(exp.predicted_label)}” (p = {probability:.3f})")
     header.append(f"{int(exp.evaluations)} model evaluations")
 
+    base_line = exp.base_value_line(explained)
+    base = (
+        f'<div class="wb-base" style="margin-bottom:2px;color:{MUTED}">{_esc(base_line)}</div>'
+        if base_line is not None
+        else ""
+    )
     footer = [
         f'<div class="wb-note" style="color:#8a5a00"><small>Note: {_esc(note)}</small></div>'
         for note in exp.notes
@@ -296,6 +309,7 @@ def _row(exp: Explanation, label: Any) -> str:
     return (
         f'<div class="wb-row" style="margin:6px 0 10px 0">'
         f'<div class="wb-header" style="margin-bottom:2px">{" · ".join(header)}</div>'
+        f"{base}"
         f'<div class="wb-text" dir="auto" style="white-space:pre-wrap;overflow-wrap:anywhere;'
         f'font-size:15px;line-height:1.9">{"".join(spans)}</div>'
         f"{''.join(footer)}</div>"

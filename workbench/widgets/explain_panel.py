@@ -4,7 +4,12 @@
 example), choose a model and methods, set the budgets, press **Explain**: the panel stacks
 the highlighted text of every method (:func:`~workbench.explain.explanation_html`), draws
 the top words of each (:func:`~workbench.explain.top_words_figure`) and, when attention was
-chosen, the attention heatmap. **Export HTML** writes a self-contained page.
+chosen, the attention heatmap. **Export HTML** writes a self-contained page. Each row
+says its base value (what the word values are measured from) and where they lead.
+
+SHAP gives Owen values by default (``shap``'s Partition explainer over its text
+clustering, any length); the **SHAP values** dropdown switches to exact Shapley values,
+enumerated over every word coalition, for texts of up to 12 words.
 
 Gradient methods and attention need the network inside a workbench ``TextClassifier``; for
 other models (TF-IDF, a scikit-learn pipeline) their boxes are disabled.
@@ -29,6 +34,7 @@ from workbench.explain import (
     explanation_html,
     top_words_figure,
 )
+from workbench.explain.perturbation import MAX_EXACT_WORDS
 from workbench.widgets._base import (
     Panel,
     button,
@@ -41,7 +47,8 @@ from workbench.widgets._base import (
 GRADIENT_METHODS = ("integrated-gradients", "gradient-x-input")
 # What each method costs, shown beside its box.
 METHOD_NOTES = {
-    "shap": "Shapley values over word coalitions · ≤ max_evals model calls",
+    "shap": "Owen values over shap's word clustering (≤ max_evals model calls), or exact "
+    f"Shapley values for ≤ {MAX_EXACT_WORDS} words (2^words calls)",
     "lime": "local linear fit on random word deletions · num_samples model calls",
     "integrated-gradients": "gradients along a path from 'no words' · steps × classes passes",
     "gradient-x-input": "one gradient per class · cheapest, noisiest",
@@ -97,11 +104,12 @@ class ExplainPanel(Panel):
     """Explain one text with several methods; see :func:`explain_panel`.
 
     Widgets (attributes): ``text`` (Textarea), ``example`` (Dropdown), ``model`` (Dropdown),
-    ``method_boxes`` (name -> Checkbox), ``shap_max_evals``, ``lime_num_samples``,
-    ``ig_steps``, ``explain_button``, ``progress``, ``status``, ``highlight`` (HTML),
-    ``top_words`` and ``attention`` (Outputs), ``export_path``, ``export_button``,
-    ``export_status``. Results: ``explanations`` (the last run's, one per method) and
-    ``errors`` (method -> message for methods that failed in the last run).
+    ``method_boxes`` (name -> Checkbox), ``shap_algorithm`` (Dropdown: "partition" or
+    "exact"), ``shap_max_evals``, ``lime_num_samples``, ``ig_steps``, ``explain_button``,
+    ``progress``, ``status``, ``highlight`` (HTML), ``top_words`` and ``attention``
+    (Outputs), ``export_path``, ``export_button``, ``export_status``. Results:
+    ``explanations`` (the last run's, one per method) and ``errors`` (method -> message
+    for methods that failed in the last run).
     """
 
     def __init__(
@@ -162,6 +170,14 @@ class ExplainPanel(Panel):
             widgets.HBox([box, widgets.HTML(f"<small>{METHOD_NOTES.get(name, '')}</small>")])
             for name, box in self.method_boxes.items()
         ]
+        self.shap_algorithm = widgets.Dropdown(
+            options=[
+                ("Owen (partition, any length)", "partition"),
+                (f"exact Shapley (≤ {MAX_EXACT_WORDS} words)", "exact"),
+            ],
+            value="partition",
+            layout={"width": "260px"},
+        )
         self.shap_max_evals = _budget("SHAP max_evals", 500, 20, 100_000, 100, "210px")
         self.lime_num_samples = _budget("LIME num_samples", 1000, 20, 100_000, 100, "220px")
         self.ig_steps = _budget("IG steps", 50, 2, 2000, 10, "160px")
@@ -185,6 +201,7 @@ class ExplainPanel(Panel):
             labelled("example", self.example),
             labelled("model", self.model),
             labelled("methods", widgets.VBox(method_rows)),
+            labelled("SHAP values", self.shap_algorithm),
             labelled("budget", self.shap_max_evals, self.lime_num_samples, self.ig_steps),
             widgets.HBox([self.explain_button, self.progress]),
             self.status,
@@ -285,7 +302,10 @@ class ExplainPanel(Panel):
                 "workbench transformer TextClassifier; use shap or lime"
             )
         budgets: dict[str, dict[str, Any]] = {
-            "shap": {"max_evals": int(self.shap_max_evals.value)},
+            "shap": {
+                "algorithm": self.shap_algorithm.value,
+                "max_evals": int(self.shap_max_evals.value),
+            },
             "lime": {"num_samples": int(self.lime_num_samples.value)},
             "integrated-gradients": {"n_steps": int(self.ig_steps.value)},
         }
