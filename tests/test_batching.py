@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from workbench.batching import BucketBatchSampler, TokenizedDataset, make_loader, pad_batch
+from workbench.batching import (
+    BucketBatchSampler,
+    TokenizedDataset,
+    check_soft_labels,
+    make_loader,
+    pad_batch,
+)
+from workbench.errors import InputError
 
 
 def mixed_lengths(n: int = 1000, seed: int = 0) -> list[int]:
@@ -199,8 +206,35 @@ def test_pad_batch_of_equal_lengths_has_no_padding():
 def test_dataset_items_and_missing_labels():
     data = TokenizedDataset([[2, 4], [2, 5, 6]], [1, 0])
     assert len(data) == 2
-    assert data[1] == ([2, 5, 6], 0)
-    assert TokenizedDataset([[2, 4]])[0] == ([2, 4], -1)
+    assert data[1] == ([2, 5, 6], 0, None)
+    assert TokenizedDataset([[2, 4]])[0] == ([2, 4], -1, None)
+
+
+def test_dataset_items_carry_soft_labels_as_float32():
+    data = TokenizedDataset([[2, 4], [2, 5, 6]], [1, -1], [[0.25, 0.75], [0.5, 0.5]])
+    ids, label, soft = data[1]
+    assert (ids, label) == ([2, 5, 6], -1)
+    assert soft.dtype == np.float32 and soft.tolist() == [0.5, 0.5]
+
+
+@pytest.mark.parametrize(
+    ("soft", "message"),
+    [
+        ([[0.5, 0.5]], r"shape \(2, number of classes\)"),
+        ([0.5, 0.5], "shape"),
+        ([[0.5, 0.5], [2.0, -1.0]], "non-negative"),
+        ([[0.5, 0.5], [np.nan, 0.5]], "finite"),
+        ([[0.5, 0.5], [3.0, 1.0]], "data row 2 sums to 4.*not logits"),
+    ],
+)
+def test_bad_soft_labels_raise_input_error(soft, message):
+    with pytest.raises(InputError, match=message):
+        TokenizedDataset([[2, 4], [2, 5]], [0, 1], np.array(soft))
+
+
+def test_check_soft_labels_checks_the_number_of_classes():
+    with pytest.raises(InputError, match=r"shape \(1, 3\)"):
+        check_soft_labels(np.array([[0.5, 0.5]]), 1, 3)
 
 
 def make_dataset(n: int = 50) -> TokenizedDataset:
@@ -235,6 +269,18 @@ def test_make_loader_yields_padded_dict_batches(shuffle):
             seen.append(index)
     assert sorted(seen) == list(range(len(dataset)))
     assert num_batches == len(loader)
+
+
+def test_make_loader_carries_soft_labels_with_their_rows():
+    dataset = make_dataset(30)
+    # Row i's soft label names i, so a row of a batch must carry its own.
+    soft = np.array([[i, 30 - i, 1] for i in range(30)], dtype=np.float32) / 31
+    dataset = TokenizedDataset(dataset.input_ids, dataset.labels, soft)
+    for batch in make_loader(dataset, batch_size=8, pad_id=0, shuffle=True, seed=2):
+        assert batch["soft_labels"].dtype == torch.float32
+        assert batch["soft_labels"].shape == (len(batch["labels"]), 3)
+        for row, target in zip(batch["input_ids"].tolist(), batch["soft_labels"], strict=True):
+            assert torch.equal(target, torch.from_numpy(soft[row[1] - 10]))
 
 
 def test_make_loader_without_labels_gives_minus_one():

@@ -13,6 +13,7 @@ from sklearn.base import clone
 
 import workbench
 from workbench import TextClassifier
+from workbench.calibration import scaled_softmax
 from workbench.classifier import ARTIFACT_FORMAT
 from workbench.errors import InputError
 
@@ -477,3 +478,176 @@ def test_load_never_needs_more_than_the_artifact(artifact_dir, tmp_path):
     loaded = TextClassifier.load(str(moved))
     assert loaded.predict_proba(["good"]).shape == (1, 2)
     assert loaded.device_ == torch.device("cpu")
+
+
+# ------------------------------------------------------------------ calibration
+def noisy_corpus(make_corpus, n: int, seed: int) -> tuple[list[str], list[str]]:
+    """Every fifth label flipped, so validation has errors and the temperature matters."""
+    texts, labels = make_corpus(n, seed=seed)
+    flip = {"positive": "negative", "negative": "positive"}
+    return texts, [flip[y] if i % 5 == 0 else y for i, y in enumerate(labels)]
+
+
+@pytest.fixture(scope="module")
+def calibrated_clf(make_corpus, tiny_model_config, tiny_train_config):
+    torch.manual_seed(0)
+    clf = TextClassifier(tiny_model_config(), tiny_train_config(num_epochs=6))
+    validation = noisy_corpus(make_corpus, 40, seed=8)
+    return clf.fit(*noisy_corpus(make_corpus, 96, seed=7), validation=validation, progress=False)
+
+
+def test_calibration_lowers_the_validation_nll(calibrated_clf):
+    calibration = calibrated_clf.calibration_
+    assert calibration.fitted_on == "validation"
+    assert calibrated_clf.temperature_ == calibration.temperature != 1.0
+    assert calibration.validation_nll_after < calibration.validation_nll_before
+
+
+def test_predict_proba_divides_the_raw_logits_by_the_temperature(calibrated_clf):
+    logits = calibrated_clf.predict_logits(VARIED_TEXTS)
+    expected = scaled_softmax(logits, calibrated_clf.temperature_)
+    np.testing.assert_allclose(calibrated_clf.predict_proba(VARIED_TEXTS), expected, atol=1e-12)
+    assert not np.allclose(expected, scaled_softmax(logits, 1.0))  # logits stay raw
+    # The arg-max, so every prediction, is the temperature's to keep.
+    assert (calibrated_clf.predict(VARIED_TEXTS) == calibrated_clf.classes_[logits.argmax(1)]).all()
+
+
+def test_bfloat16_inference_uses_the_temperature(calibrated_clf):
+    fast_logits = calibrated_clf.predict_logits(VARIED_TEXTS, precision="bfloat16")
+    np.testing.assert_allclose(
+        calibrated_clf.predict_proba(VARIED_TEXTS, precision="bfloat16"),
+        scaled_softmax(fast_logits, calibrated_clf.temperature_),
+        atol=1e-12,
+    )
+
+
+def test_calibrated_round_trip_keeps_identical_probabilities(calibrated_clf, tmp_path):
+    path = calibrated_clf.save(tmp_path / "calibrated")
+    entry = json.loads((path / "config.json").read_text())["calibration"]
+    assert entry["temperature"] == calibrated_clf.temperature_
+    assert entry["fitted_on"] == "validation"
+    assert entry["validation_nll_after"] < entry["validation_nll_before"]
+    loaded = TextClassifier.load(path)
+    assert loaded.temperature_ == calibrated_clf.temperature_
+    assert loaded.calibrate is True
+    assert np.array_equal(
+        loaded.predict_proba(VARIED_TEXTS), calibrated_clf.predict_proba(VARIED_TEXTS)
+    )
+
+
+@pytest.mark.parametrize(
+    ("calibrate", "fit_kwargs", "note"),
+    [(False, {}, "calibrate=False"), (True, {"val_size": 0}, "no validation data")],
+    ids=["off", "no-validation"],
+)
+def test_temperature_is_one_when_not_fitted(
+    make_corpus, tiny_model_config, tiny_train_config, tmp_path, calibrate, fit_kwargs, note
+):
+    clf = TextClassifier(
+        tiny_model_config(), tiny_train_config(num_epochs=1, max_steps=2), calibrate=calibrate
+    )
+    clf.fit(*noisy_corpus(make_corpus, 48, seed=7), progress=False, **fit_kwargs)
+    assert clf.temperature_ == 1.0
+    assert clf.get_params()["calibrate"] is calibrate
+    np.testing.assert_allclose(
+        clf.predict_proba(VARIED_TEXTS), scaled_softmax(clf.predict_logits(VARIED_TEXTS))
+    )
+    entry = json.loads((clf.save(tmp_path / "m") / "config.json").read_text())["calibration"]
+    assert entry["fitted_on"] is None and note in entry["note"]
+    assert TextClassifier.load(tmp_path / "m").calibrate is calibrate
+
+
+def test_an_artifact_without_calibration_loads_with_temperature_one(artifact_copy, trained_clf):
+    path = artifact_copy / "config.json"
+    config = json.loads(path.read_text())
+    del config["calibration"], config["calibrate"]
+    path.write_text(json.dumps(config))
+    loaded = TextClassifier.load(artifact_copy)
+    assert loaded.temperature_ == 1.0 and loaded.calibrate is True
+    np.testing.assert_allclose(
+        loaded.predict_proba(VARIED_TEXTS),
+        scaled_softmax(trained_clf.predict_logits(VARIED_TEXTS)),
+        atol=1e-12,
+    )
+
+
+# ------------------------------------------------------------------ soft labels
+def soft_by_row(n: int) -> np.ndarray:
+    """Row i's soft label encodes i, so a test can tell which text a row came from."""
+    first = (np.arange(n) + 0.5) / n
+    return np.stack([first, 1 - first], axis=1)
+
+
+def capture_fit(monkeypatch) -> list[dict]:
+    """Record what TextClassifier hands to the fit loop."""
+    calls = []
+    real_fit = workbench.classifier.fit
+
+    def recording_fit(model, train_data, val_data, config, **kwargs):
+        calls.append({"train": train_data, "val": val_data})
+        return real_fit(model, train_data, val_data, config, **kwargs)
+
+    monkeypatch.setattr(workbench.classifier, "fit", recording_fit)
+    return calls
+
+
+def test_held_out_split_keeps_soft_labels_with_their_texts(
+    corpus, tiny_model_config, tiny_train_config, monkeypatch
+):
+    texts, labels = corpus
+    soft = soft_by_row(len(texts))
+    calls = capture_fit(monkeypatch)
+    distilled = quick_fit(texts, labels, tiny_model_config, tiny_train_config, soft_labels=soft)
+    quick_fit(texts, labels, tiny_model_config, tiny_train_config)  # same split without them
+    with_soft, without = calls
+
+    encode = distilled.tokenizer_.encode_ids
+    rows = np.rint(with_soft["train"].soft_labels[:, 0] * len(texts) - 0.5).astype(int)
+    assert with_soft["train"].input_ids == encode([texts[i] for i in rows], 32)
+    assert with_soft["train"].labels == [int(labels[i] == "positive") for i in rows]
+    assert with_soft["val"].soft_labels is None
+    # The soft labels change nothing about which rows are held out.
+    assert with_soft["val"].labels == without["val"].labels
+    assert len(with_soft["val"]) + len(rows) == len(texts)
+    assert without["train"].soft_labels is None
+
+
+def test_rows_without_gold_label_train_on_soft_labels_and_are_never_held_out(
+    corpus, tiny_model_config, tiny_train_config, monkeypatch
+):
+    texts, labels = corpus
+    extra = ["superb lovely wonderful", "awful dull horrible", "great and good"]
+    soft = np.vstack([soft_by_row(len(texts)), [[0.1, 0.9], [0.8, 0.2], [0.2, 0.8]]])
+    calls = capture_fit(monkeypatch)
+    clf = quick_fit(
+        texts + extra, labels + [None] * 3, tiny_model_config, tiny_train_config, soft_labels=soft
+    )
+    (call,) = calls
+    assert clf.classes_.tolist() == ["negative", "positive"]
+    assert call["train"].labels[-3:] == [-1, -1, -1]
+    np.testing.assert_allclose(call["train"].soft_labels[-3:], soft[-3:])
+    assert -1 not in call["val"].labels
+
+
+@pytest.mark.parametrize(
+    ("soft", "message"),
+    [
+        (np.full((128, 3), 1 / 3), r"shape \(128, 2\)"),
+        (np.full((127, 2), 0.5), r"shape \(128, 2\)"),
+        (np.full((128, 2), 2.0), "sum to 1"),
+    ],
+    ids=["classes", "rows", "logits"],
+)
+def test_bad_soft_labels_raise_input_error_before_training(
+    corpus, tiny_model_config, tiny_train_config, soft, message
+):
+    clf = TextClassifier(tiny_model_config(), tiny_train_config(num_epochs=1, max_steps=1))
+    with pytest.raises(InputError, match=message):
+        clf.fit(*corpus, soft_labels=soft, progress=False)
+    assert not hasattr(clf, "model_")
+
+
+def test_rows_without_gold_label_need_soft_labels(corpus, tiny_model_config, tiny_train_config):
+    texts, labels = corpus
+    with pytest.raises(InputError, match="missing label"):
+        quick_fit(texts, labels[:-1] + [None], tiny_model_config, tiny_train_config)

@@ -34,6 +34,10 @@ def test_unknown_setting_names_it_and_lists_known_ones():
         (lambda: TrainConfig(label_smoothing=1.0), "label_smoothing"),
         (lambda: TrainConfig(monitor="f1"), "monitor"),
         (lambda: TrainConfig(max_steps=0), "max_steps"),
+        (lambda: TrainConfig(distill_temperature=0.0), "distill_temperature"),
+        (lambda: TrainConfig(distill_temperature=float("inf")), "distill_temperature"),
+        (lambda: TrainConfig(distill_alpha=1.5), "distill_alpha"),
+        (lambda: TrainConfig(distill_alpha=-0.1), "distill_alpha"),
         (lambda: TokenizerConfig(min_frequency=0), "min_frequency"),
         (lambda: TokenizerConfig(max_vocab_size=5), "max_vocab_size"),
     ],
@@ -41,3 +45,9 @@ def test_unknown_setting_names_it_and_lists_known_ones():
 def test_invalid_settings_raise_input_error(make, message):
     with pytest.raises(InputError, match=message):
         make()
+
+
+def test_training_settings_saved_before_distillation_existed_load_with_defaults():
+    old = {k: v for k, v in TrainConfig().to_dict().items() if not k.startswith("distill_")}
+    config = TrainConfig.from_dict(old)
+    assert (config.distill_temperature, config.distill_alpha) == (2.0, 0.5)

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file
 from sklearn.metrics import accuracy_score
 
@@ -19,7 +20,14 @@ from workbench.config import ModelConfig, TrainConfig
 from workbench.errors import InputError
 from workbench.model import TransformerClassifier
 from workbench.tokenizer import WordTokenizer
-from workbench.train import Callback, History, evaluate_loss, fit, resolve_device
+from workbench.train import (
+    Callback,
+    History,
+    distillation_loss,
+    evaluate_loss,
+    fit,
+    resolve_device,
+)
 
 BATCH_SIZE = 8
 NUM_TRAIN = 32
@@ -367,6 +375,96 @@ def test_same_seed_gives_bitwise_identical_weights_and_history(task):
 def test_empty_training_data_raises_input_error(task):
     with pytest.raises(InputError, match="at least one labelled example"):
         fit(build_model(task), TokenizedDataset([], []), None, train_config(), pad_id=0)
+
+
+# ------------------------------------------------------------------ distillation
+def test_distillation_loss_matches_the_formula_on_a_hand_example():
+    # Teacher (0.8, 0.2) softened at T = 2 is sqrt(p) normalised: exactly (2/3, 1/3).
+    # Student logits (2, 0) at T = 2 are softmax(1, 0).
+    q = (math.e / (1 + math.e), 1 / (1 + math.e))
+    kl = 2 / 3 * math.log(2 / 3 / q[0]) + 1 / 3 * math.log(1 / 3 / q[1])
+    ce = math.log(1 + math.exp(-2))  # -log softmax(2, 0)[0]
+    loss = distillation_loss(
+        torch.tensor([[2.0, 0.0]]),
+        torch.tensor([[0.8, 0.2]]),
+        torch.tensor([0]),
+        temperature=2.0,
+        alpha=0.25,
+    )
+    assert loss.item() == pytest.approx(0.25 * 4 * kl + 0.75 * ce, rel=1e-6)
+
+
+def test_distillation_loss_averages_cross_entropy_over_gold_labelled_rows_only():
+    logits = torch.tensor([[2.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+    teacher = torch.tensor([[0.9, 0.1], [0.3, 0.7], [0.5, 0.5]])
+    labels = torch.tensor([0, -1, 1])  # the middle row has no gold label
+    kwargs = {"temperature": 3.0, "label_smoothing": 0.1}
+
+    soft_only = distillation_loss(logits, teacher, labels, alpha=1.0, **kwargs)
+    hard_only = distillation_loss(logits, teacher, labels, alpha=0.0, **kwargs)
+
+    gold = labels >= 0
+    expected_ce = F.cross_entropy(logits[gold], labels[gold], label_smoothing=0.1)
+    assert hard_only.item() == pytest.approx(expected_ce.item(), rel=1e-6)
+    log_p = (teacher.log() / 3.0).log_softmax(-1)
+    expected_kl = F.kl_div(
+        (logits / 3.0).log_softmax(-1), log_p, log_target=True, reduction="batchmean"
+    )
+    assert soft_only.item() == pytest.approx(9.0 * expected_kl.item(), rel=1e-6)
+
+
+def test_distillation_loss_is_zero_soft_term_when_student_matches_teacher():
+    teacher = torch.tensor([[0.7, 0.2, 0.1]])
+    loss = distillation_loss(teacher.log(), teacher, torch.tensor([-1]), temperature=2.0, alpha=1.0)
+    assert loss.item() == pytest.approx(0.0, abs=1e-7)
+
+
+def test_distillation_loss_with_the_wrong_number_of_columns_raises_input_error():
+    with pytest.raises(InputError, match="3 columns but the model predicts 2 classes"):
+        distillation_loss(
+            torch.zeros(1, 2), torch.full((1, 3), 1 / 3), torch.tensor([0]), temperature=1, alpha=1
+        )
+
+
+def with_soft_labels(data: TokenizedDataset, soft, labels=None) -> TokenizedDataset:
+    return TokenizedDataset(data.input_ids, labels or data.labels, np.asarray(soft))
+
+
+def test_fit_with_soft_labels_only_follows_the_teacher(task):
+    # A teacher that contradicts the gold labels: with alpha = 1 and no gold labels at all,
+    # the student can only have learnt the teacher's answers.
+    flipped = [[0.9, 0.1] if y == 1 else [0.1, 0.9] for y in task.train.labels]
+    data = with_soft_labels(task.train, flipped, [-1] * len(task.train))
+    model = build_model(task)
+    fit(
+        model,
+        data,
+        None,
+        train_config(num_epochs=6, distill_alpha=1.0),
+        pad_id=task.pad_id,
+        progress=False,
+    )
+    _, preds, golds = evaluate_loss(
+        model, make_loader(task.train, 32, task.pad_id, shuffle=False), torch.device("cpu")
+    )
+    assert accuracy_score(1 - golds, preds) >= 0.9
+
+
+def test_validation_uses_gold_labels_even_when_it_has_soft_labels(task):
+    # Soft labels on the validation set must not reach the model (it takes no such input)
+    # nor change the validation loss.
+    uniform = np.full((len(task.val), 2), 0.5)
+    model, _ = run_fit(task, train_config(num_epochs=1))
+    loader = make_loader(with_soft_labels(task.val, uniform), 32, task.pad_id, shuffle=False)
+    plain = make_loader(task.val, 32, task.pad_id, shuffle=False)
+    cpu = torch.device("cpu")
+    assert evaluate_loss(model, loader, cpu)[0] == evaluate_loss(model, plain, cpu)[0]
+
+
+def test_examples_without_gold_label_need_soft_labels(task):
+    data = TokenizedDataset(task.train.input_ids, [-1] * len(task.train))
+    with pytest.raises(InputError, match="label -1.*need soft_labels"):
+        fit(build_model(task), data, None, train_config(), pad_id=task.pad_id, progress=False)
 
 
 @pytest.mark.skipif(

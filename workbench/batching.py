@@ -16,19 +16,59 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from workbench.errors import InputError
+
+
+def check_soft_labels(soft_labels: np.ndarray, n: int, k: int | None = None) -> np.ndarray:
+    """``soft_labels`` as float32 ``(n, k)`` after checking they are probabilities.
+
+    Raises:
+        InputError: on a wrong shape, negative or non-finite values, or rows that do not
+            sum to 1 (logits passed by mistake).
+    """
+    soft = np.asarray(soft_labels, dtype=np.float32)
+    if soft.ndim != 2 or len(soft) != n or (k is not None and soft.shape[1] != k):
+        expected = f"({n}, {k})" if k is not None else f"({n}, number of classes)"
+        raise InputError(
+            f"soft_labels must have shape {expected}, one row per text and one column per "
+            f"class in sorted label order; got {soft.shape}"
+        )
+    if not np.isfinite(soft).all() or (soft < 0).any():
+        raise InputError("soft_labels must be finite, non-negative probabilities")
+    off = np.abs(soft.sum(axis=1) - 1)
+    if len(off) and off.max() > 1e-3:
+        row = int(off.argmax())
+        raise InputError(
+            f"soft_labels rows must sum to 1; data row {row + 1} sums to {soft[row].sum():.4g}. "
+            "Pass probabilities (a teacher's predict_proba), not logits"
+        )
+    return soft
+
 
 @dataclass
 class TokenizedDataset(Dataset):
-    """Token id lists (``[CLS]`` first) and, for training, label indices."""
+    """Token id lists (``[CLS]`` first) and, for training, label indices.
+
+    ``soft_labels`` (optional, ``(n, k)``): a teacher's class probabilities per example,
+    for distillation. A label of -1 means "no gold label": such an example (an augmented
+    transfer text) learns from its soft label only.
+    """
 
     input_ids: list[list[int]]
     labels: list[int] | None = None
+    soft_labels: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.soft_labels is not None:
+            self.soft_labels = check_soft_labels(self.soft_labels, len(self.input_ids))
 
     def __len__(self) -> int:
         return len(self.input_ids)
 
-    def __getitem__(self, index: int) -> tuple[list[int], int]:
-        return self.input_ids[index], -1 if self.labels is None else self.labels[index]
+    def __getitem__(self, index: int) -> tuple[list[int], int, np.ndarray | None]:
+        label = -1 if self.labels is None else self.labels[index]
+        soft = None if self.soft_labels is None else self.soft_labels[index]
+        return self.input_ids[index], label, soft
 
 
 class BucketBatchSampler(Sampler[list[int]]):
@@ -124,7 +164,8 @@ def make_loader(
     rank: int = 0,
     pin_memory: bool = False,
 ) -> DataLoader:
-    """A ``DataLoader`` of ``{"input_ids", "attention_mask", "labels"}`` bucketed batches."""
+    """A ``DataLoader`` of ``{"input_ids", "attention_mask", "labels"}`` bucketed batches,
+    plus ``"soft_labels"`` ``(B, k)`` float32 when the dataset has them."""
     sampler = BucketBatchSampler(
         [len(ids) for ids in dataset.input_ids],
         batch_size,
@@ -134,9 +175,12 @@ def make_loader(
         rank=rank,
     )
 
-    def collate(items: list[tuple[list[int], int]]) -> dict[str, torch.Tensor]:
-        input_ids, attention_mask = pad_batch([ids for ids, _ in items], pad_id)
-        labels = torch.tensor([label for _, label in items], dtype=torch.long)
-        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+    def collate(items: list[tuple[list[int], int, np.ndarray | None]]) -> dict[str, torch.Tensor]:
+        input_ids, attention_mask = pad_batch([ids for ids, _, _ in items], pad_id)
+        labels = torch.tensor([label for _, label, _ in items], dtype=torch.long)
+        batch = {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+        if dataset.soft_labels is not None:
+            batch["soft_labels"] = torch.from_numpy(np.stack([soft for _, _, soft in items]))
+        return batch
 
     return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, pin_memory=pin_memory)

@@ -4,6 +4,10 @@
 ``classes_``; ``predict_proba`` takes a list or NumPy array of strings and returns an
 ``(n, k)`` array whose columns follow ``classes_``. ``save``/``load`` use an artifact
 directory with no pickle in it (see :func:`TextClassifier.save`).
+
+Probabilities are calibrated by temperature scaling (:mod:`workbench.calibration`) on the
+validation data after training; ``fit(..., soft_labels=)`` distils from a teacher (see
+:mod:`workbench.distill`).
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from workbench.artifacts import (
     write_artifact,
     write_json,
 )
-from workbench.batching import TokenizedDataset, pad_batch
+from workbench.batching import TokenizedDataset, check_soft_labels, pad_batch
+from workbench.calibration import Calibration, scaled_softmax
 from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
 from workbench.data import (
     LabeledTexts,
@@ -49,8 +54,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     Args:
         model_config: architecture (vocabulary size and label count are filled in by fit).
-        train_config: optimiser, schedule, early stopping, seed and device.
+        train_config: optimiser, schedule, early stopping, distillation, seed and device.
         tokenizer_config: lower-casing, punctuation splitting, minimum word frequency.
+        calibrate: after training, fit a temperature on the validation data so that
+            ``predict_proba`` says 0.9 where the model is right nine times in ten
+            (``temperature_``; 1.0 when off or without validation data).
 
     Example:
         >>> clf = TextClassifier(train_config=TrainConfig(num_epochs=3)).fit(texts, labels)
@@ -62,10 +70,12 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         model_config: ModelConfig | None = None,
         train_config: TrainConfig | None = None,
         tokenizer_config: TokenizerConfig | None = None,
+        calibrate: bool = True,
     ) -> None:
         self.model_config = model_config
         self.train_config = train_config
         self.tokenizer_config = tokenizer_config
+        self.calibrate = calibrate
 
     # ----------------------------------------------------------------- training
     def fit(
@@ -73,6 +83,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         texts: Sequence[str],
         labels: Sequence,
         *,
+        soft_labels: np.ndarray | None = None,
         validation: tuple[Sequence[str], Sequence] | None = None,
         val_size: float = 0.1,
         callbacks: Sequence[Callback] = (),
@@ -84,14 +95,33 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
         Args:
             texts, labels: training examples; labels may be strings or integers.
-            validation: ``(texts, labels)`` for early stopping and the best checkpoint.
-                Without it, ``val_size`` of the training data is held out (stratified);
-                ``val_size=0`` trains on everything and keeps the last weights.
+            soft_labels: a teacher's probabilities ``(n, k)``, one row per text, columns in
+                sorted label order (what ``classes_`` will be). Training then minimises
+                :func:`workbench.train.distillation_loss`. With soft labels a label may be
+                ``None``: that text (e.g. an augmented one) learns from the teacher only.
+            validation: ``(texts, labels)`` for early stopping, the best checkpoint and the
+                calibration temperature. Without it, ``val_size`` of the gold-labelled
+                training rows is held out (stratified, soft labels split with their texts);
+                ``val_size=0`` trains on everything, keeps the last weights and does not
+                calibrate.
             callbacks, stop_event, checkpoint_dir, progress: passed to :func:`workbench.train.fit`.
         """
-        train = LabeledTexts(as_text_list(texts), plain_labels(labels), source="training data")
-        validate_labeled(train)
+        texts, labels = as_text_list(texts), plain_labels(labels)
         train_config = self.train_config or TrainConfig()
+        if soft_labels is None:
+            validate_labeled(LabeledTexts(texts, labels, source="training data"))
+        else:
+            # Rows without a gold label stand in as an existing label, so the usual checks
+            # (kinds, classes, row numbers) still run on the whole table.
+            stand_in = next((y for y in labels if y is not None), None)
+            filled = [stand_in if y is None else y for y in labels]
+            validate_labeled(LabeledTexts(texts, filled, source="training data"))
+        gold = [i for i, y in enumerate(labels) if y is not None]
+        classes = sorted({labels[i] for i in gold})
+        soft = None
+        if soft_labels is not None:
+            soft = check_soft_labels(soft_labels, len(texts), len(classes))
+
         if validation is not None:
             val = LabeledTexts(
                 as_text_list(validation[0], "validation texts"),
@@ -99,11 +129,21 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 source="validation data",
             )
             validate_labeled(val)
+            train_rows = np.arange(len(texts))
         elif val_size > 0:
-            train, val, _ = stratified_split(train, val_size=val_size, seed=train_config.seed)
+            train_gold, val_gold = _split_rows([labels[i] for i in gold], val_size, train_config)
+            held_out = np.asarray(gold)[val_gold]
+            train_rows = np.setdiff1d(np.arange(len(texts)), held_out)  # sorted, as before
+            val = LabeledTexts(
+                [texts[i] for i in held_out], [labels[i] for i in held_out], "training data"
+            )
         else:
-            val = None
-        self.classes_ = np.array(sorted(set(train.labels)))
+            train_rows, val = np.arange(len(texts)), None
+        train_texts = [texts[i] for i in train_rows]
+        train_labels = [labels[i] for i in train_rows]
+        train_soft = None if soft is None else soft[train_rows]
+
+        self.classes_ = np.array(classes)
         index = {label: i for i, label in enumerate(self.classes_.tolist())}
         if val is not None:
             unseen = sorted(set(val.labels) - set(index), key=str)
@@ -113,7 +153,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                     f"(training labels: {list(index)}); fix the labels or the split"
                 )
 
-        self.tokenizer_ = WordTokenizer.train(train.texts, self.tokenizer_config)
+        self.tokenizer_ = WordTokenizer.train(train_texts, self.tokenizer_config)
         set_seed(train_config.seed)  # before the model exists: its initial weights use it
         model_config = ModelConfig.from_dict(
             {
@@ -125,14 +165,15 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         )
         self.model_ = build_model(model_config)
 
-        def encode(data: LabeledTexts) -> TokenizedDataset:
-            ids = self.tokenizer_.encode_ids(data.texts, model_config.max_length)
-            return TokenizedDataset(ids, [index[y] for y in data.labels])
+        def encode(rows: list[str], golds: list, teacher: np.ndarray | None) -> TokenizedDataset:
+            ids = self.tokenizer_.encode_ids(rows, model_config.max_length)
+            # -1: no gold label (a transfer text), learnt from the teacher's soft label only.
+            return TokenizedDataset(ids, [-1 if y is None else index[y] for y in golds], teacher)
 
         self.history_: History = fit(
             self.model_,
-            encode(train),
-            encode(val) if val is not None else None,
+            encode(train_texts, train_labels, train_soft),
+            encode(val.texts, val.labels, None) if val is not None else None,
             train_config,
             pad_id=self.tokenizer_.pad_id,
             callbacks=callbacks,
@@ -141,7 +182,17 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             progress=progress,
         )
         self.device_ = torch.device(self.history_.device)
+        self.calibration_ = self._calibrate(val, index)
+        self.temperature_ = self.calibration_.temperature
         return self
+
+    def _calibrate(self, val: LabeledTexts | None, index: dict) -> Calibration:
+        if not self.calibrate:
+            return Calibration(note="not fitted: calibrate=False")
+        if val is None:
+            return Calibration(note="not fitted: no validation data (val_size=0)")
+        logits = self.predict_logits(val.texts)
+        return Calibration.fit(logits, np.array([index[y] for y in val.labels]))
 
     def num_parameters(self) -> int:
         """Number of weights in the trained network (embeddings included)."""
@@ -158,6 +209,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self, texts: Sequence[str], batch_size: int = 256, precision: str = "float32"
     ) -> np.ndarray:
         """Raw scores ``(n, k)``; texts are length-sorted into batches, results unsorted.
+
+        These are the network's logits *before* calibration: ``predict_proba`` is
+        ``softmax(predict_logits / temperature_)``, so the arg-max is the same.
 
         ``precision="bfloat16"`` runs a bfloat16 copy of the network (made once per fitted
         or loaded model, then reused): about 1.4x the batched throughput on CPUs with AMX
@@ -197,14 +251,12 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(
         self, texts: Sequence[str], batch_size: int = 256, precision: str = "float32"
     ) -> np.ndarray:
-        """Class probabilities ``(n, k)``, columns in ``classes_`` order, rows summing to 1.
+        """Calibrated class probabilities ``(n, k)``, columns in ``classes_`` order, rows
+        summing to 1: ``softmax(logits / temperature_)``.
 
         ``batch_size``, ``precision``: see :meth:`predict_logits`.
         """
-        logits = self.predict_logits(texts, batch_size, precision)
-        logits -= logits.max(axis=1, keepdims=True)  # stable softmax in float64
-        proba = np.exp(logits)
-        return proba / proba.sum(axis=1, keepdims=True)
+        return scaled_softmax(self.predict_logits(texts, batch_size, precision), self.temperature_)
 
     def predict(
         self, texts: Sequence[str], batch_size: int = 256, precision: str = "float32"
@@ -218,7 +270,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         """Write the artifact directory atomically and return its path.
 
         Contents: ``model.safetensors`` (weights), ``config.json`` (model, training and
-        tokenizer settings, label names, library version, artifact format),
+        tokenizer settings, label names, the calibration temperature with the validation
+        NLL before and after, library version, artifact format),
         ``tokenizer.json`` and ``metrics.json`` (training history). No pickle anywhere, so
         loading never executes code from the artifact. An existing artifact at the same
         path is replaced only once the new one is completely written.
@@ -236,6 +289,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 "model": self.model_.config.to_dict(),
                 "training": (self.train_config or TrainConfig()).to_dict(),
                 "tokenizer": (self.tokenizer_config or TokenizerConfig()).to_dict(),
+                "calibrate": self.calibrate,
+                "calibration": self.calibration_.to_dict(),
             }
             write_json(staging / "config.json", config)
             write_json(staging / "metrics.json", {"history": self.history_.to_dict()})
@@ -253,11 +308,15 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 model_config=model_config,
                 train_config=TrainConfig.from_dict(config["training"]),
                 tokenizer_config=TokenizerConfig.from_dict(config["tokenizer"]),
+                calibrate=bool(config.get("calibrate", True)),
             )
             labels = config["labels"]
         except (KeyError, TypeError) as exc:
             raise InputError(f"{path}/config.json: missing or malformed entry {exc}") from exc
         clf.classes_ = np.array(labels)
+        # An artifact written before calibration existed has no entry: temperature 1.
+        clf.calibration_ = Calibration.from_dict(config.get("calibration"), f"{path}/config.json")
+        clf.temperature_ = clf.calibration_.temperature
         clf.tokenizer_ = WordTokenizer.load(path / "tokenizer.json")
         clf.model_ = build_model(model_config)
         try:
@@ -276,3 +335,17 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 f"{path}/metrics.json: malformed training history ({exc}); save the model again"
             ) from exc
         return clf
+
+
+def _split_rows(
+    labels: list, val_size: float, config: TrainConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of :func:`workbench.data.stratified_split`'s train and validation rows.
+
+    The split depends only on the labels and the seed, so splitting the positions (given
+    as the texts) holds out exactly the rows a split of the texts would, and lets soft
+    labels follow their texts.
+    """
+    positions = LabeledTexts([str(i) for i in range(len(labels))], labels, "training data")
+    train, val, _ = stratified_split(positions, val_size=val_size, seed=config.seed)
+    return np.array(train.texts, dtype=int), np.array(val.texts, dtype=int)

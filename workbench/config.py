@@ -7,6 +7,7 @@ the comment beside it says why it matters. All three serialise to JSON through
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
@@ -123,6 +124,13 @@ class TrainConfig(_JsonConfig):
     device: str = "auto"
     # torch.compile the model on CUDA; a one-off compile cost for faster steps on long runs.
     compile: bool = False
+    # Distillation (used only when the training data carries a teacher's soft labels):
+    # both distributions are softened by this temperature before they are compared, which
+    # exposes how the teacher ranks the wrong classes (Hinton et al. 2015); 2-4 is usual.
+    distill_temperature: float = 2.0
+    # Weight of the soft (teacher) term; 1 - alpha goes to cross-entropy on the gold labels,
+    # which keeps the student honest where the teacher is wrong.
+    distill_alpha: float = 0.5
 
     def __post_init__(self) -> None:
         if self.num_epochs < 1:
@@ -141,5 +149,11 @@ class TrainConfig(_JsonConfig):
             raise InputError(
                 f"monitor must be 'accuracy', 'macro_f1' or 'loss', got {self.monitor!r}"
             )
+        if not 0 < self.distill_temperature < math.inf:
+            raise InputError(
+                f"distill_temperature must be positive and finite, got {self.distill_temperature}"
+            )
+        if not 0.0 <= self.distill_alpha <= 1.0:
+            raise InputError(f"distill_alpha must be in [0, 1], got {self.distill_alpha}")
         if self.max_steps is not None and self.max_steps < 1:
             raise InputError(f"max_steps must be at least 1 (or None), got {self.max_steps}")

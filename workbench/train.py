@@ -1,7 +1,8 @@
 """The fit loop: AdamW, warm-up then linear decay, clipping, early stopping, a clean stop.
 
 It knows nothing about the model beyond ``model(input_ids, attention_mask, labels)``
-returning an object with ``loss`` and ``logits``. Callbacks hear named events (see
+returning an object with ``loss`` and ``logits``. When the training data carries a
+teacher's soft labels it distils (:func:`distillation_loss`). Callbacks hear named events (see
 :class:`Callback`); notebooks hang their live plots on them. Ctrl-C, a set ``stop_event``
 or a callback setting ``state.should_stop`` all end training the same way: the best
 weights seen so far are restored and the history says it was interrupted.
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from safetensors.torch import save_file
 from sklearn.metrics import accuracy_score, f1_score
 from torch import nn
@@ -133,6 +135,56 @@ def _autocast(device: torch.device):
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
 
 
+def distillation_loss(
+    logits: torch.Tensor,
+    teacher_proba: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    temperature: float,
+    alpha: float,
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
+    """``alpha * T² * KL(p_T ‖ q_T) + (1 - alpha) * CE(q, labels)``, averaged over the batch.
+
+    Hinton et al. 2015: ``p_T`` is the teacher's distribution softened by the temperature
+    ``T``, ``q_T = softmax(logits / T)`` the student's; ``T²`` keeps the soft term's
+    gradients on the scale of the hard term's whatever ``T`` is. The cross-entropy is the
+    mean over the examples that have a gold label; label -1 (an augmented transfer text)
+    means none, and such an example learns from the teacher only.
+
+    Args:
+        logits: student scores ``(B, k)``.
+        teacher_proba: the teacher's probabilities *at temperature 1* ``(B, k)``, as its
+            ``predict_proba`` returns them. Softening them here, ``softmax(log p / T)``,
+            equals ``softmax(z / T)`` of a softmax teacher's logits ``z`` exactly (the
+            log-normaliser cancels), needs no logits (a TF-IDF teacher has none), and lets
+            ``T`` change without asking the teacher again.
+        labels: gold class indices ``(B,)``, -1 where there is none.
+        temperature, alpha: ``TrainConfig.distill_temperature`` / ``distill_alpha``.
+        label_smoothing: applied to the cross-entropy term, as without a teacher.
+    """
+    if teacher_proba.shape != logits.shape:
+        raise InputError(
+            f"soft labels have {teacher_proba.shape[-1]} columns but the model predicts "
+            f"{logits.shape[-1]} classes; give one teacher probability per class"
+        )
+    log_q = F.log_softmax(logits / temperature, dim=-1)  # (B, k)
+    # A teacher probability of exactly 0 would give log 0; 1e-12 changes nothing visible.
+    log_p = F.log_softmax(teacher_proba.clamp_min(1e-12).log() / temperature, dim=-1)  # (B, k)
+    kl = (log_p.exp() * (log_p - log_q)).sum(-1).mean()
+    labelled = (labels >= 0).sum().clamp_min(1)
+    ce = (
+        F.cross_entropy(
+            logits, labels, ignore_index=-1, reduction="sum", label_smoothing=label_smoothing
+        )
+        / labelled
+    )
+    return alpha * temperature**2 * kl + (1 - alpha) * ce
+
+
+_MODEL_INPUTS = ("input_ids", "attention_mask", "labels")
+
+
 @torch.no_grad()
 def evaluate_loss(
     model: nn.Module, loader, device: torch.device, ranks: Ranks | None = None
@@ -148,7 +200,8 @@ def evaluate_loss(
     # Start from empty tensors: a rank whose shard is empty still has something to gather.
     preds, golds = [torch.empty(0, dtype=torch.long)], [torch.empty(0, dtype=torch.long)]
     for batch in loader:
-        batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+        # Hard labels only: validation scores the student against the gold labels.
+        batch = {k: batch[k].to(device, non_blocking=True) for k in _MODEL_INPUTS}
         with _autocast(device):
             out = model(**batch)
         total += out.loss.item() * len(batch["labels"])
@@ -191,8 +244,10 @@ def fit(
     Args:
         model: called as ``model(input_ids=, attention_mask=, labels=)``.
         train_data, val_data: tokenized examples with label indices. Without validation
-            data there is no early stopping and the last weights are kept.
-        config: optimiser, schedule, stopping and device settings.
+            data there is no early stopping and the last weights are kept. When
+            ``train_data`` has ``soft_labels`` the loss is :func:`distillation_loss`;
+            validation always uses the gold labels.
+        config: optimiser, schedule, stopping, distillation and device settings.
         pad_id: the tokenizer's padding id, for dynamic padding.
         callbacks: notified on train start, batch end, evaluation, epoch end, train end.
         stop_event: set it from another thread (a Stop button) to end training cleanly.
@@ -201,6 +256,11 @@ def fit(
     """
     if train_data.labels is None or len(train_data) == 0:
         raise InputError("training data needs at least one labelled example")
+    if train_data.soft_labels is None and min(train_data.labels) < 0:
+        raise InputError(
+            "training examples with label -1 (no gold label) need soft_labels (a teacher's "
+            "probabilities) to learn from; label them or give soft labels"
+        )
     set_seed(config.seed)
     device = resolve_device(config.device)
     ranks = setup(device.type)
@@ -259,7 +319,17 @@ def fit(
                 batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
                 with _autocast(device):
                     logits = step_model(batch["input_ids"], batch["attention_mask"]).logits
-                loss = loss_fn(logits.float(), batch["labels"])
+                if "soft_labels" in batch:
+                    loss = distillation_loss(
+                        logits.float(),
+                        batch["soft_labels"],
+                        batch["labels"],
+                        temperature=config.distill_temperature,
+                        alpha=config.distill_alpha,
+                        label_smoothing=config.label_smoothing,
+                    )
+                else:
+                    loss = loss_fn(logits.float(), batch["labels"])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)

@@ -1,0 +1,321 @@
+"""Distillation: the from-scratch transformer learns from a stronger teacher's probabilities.
+
+Hinton et al. 2015, "Distilling the Knowledge in a Neural Network": the student matches the
+teacher's softened class distribution (the loss is :func:`workbench.train.distillation_loss`).
+Tang et al. 2019, "Distilling Task-Specific Knowledge from BERT into Simple Neural
+Networks": a small training set is too little to transfer a teacher's knowledge, so the
+transfer set is enlarged with perturbed copies of the training texts (:func:`augment`),
+which the teacher labels (:func:`teacher_probabilities`, cached on disk, because the teacher
+is the slow part). :func:`distill` puts the pieces together::
+
+    student = distill("runs/minilm", texts, labels, augment_per_text=8, cache_dir=".cache")
+
+The teacher is any model with ``predict_proba`` and ``classes_`` (a ``TextClassifier``, a
+``TfidfLogisticRegression``, a fine-tuned encoder...) or an artifact directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from workbench.classifier import TextClassifier
+from workbench.config import TrainConfig
+from workbench.data import (
+    LabeledTexts,
+    as_text_list,
+    plain_labels,
+    stratified_split,
+    validate_labeled,
+)
+from workbench.errors import InputError
+from workbench.tokenizer import UNK, split_words
+
+# What a masked word becomes: the WordTokenizer maps the literal text "[UNK]" to its
+# unknown-word id, so the student learns what an unreadable word should mean (its [UNK]
+# embedding is otherwise never trained: every training word is in its vocabulary). A
+# BERT-style teacher's tokenizer reads "[UNK]" as its own unknown token; a TF-IDF teacher
+# ignores it (a term it never saw), which is the same as deleting the word.
+MASK_TEXT = UNK
+_HAS_WORD_CHARACTER = re.compile(r"\w")
+# Teacher probabilities are asked for in chunks of this many texts, for a progress bar.
+_TEACHER_CHUNK = 512
+
+
+def augment(
+    texts: Sequence[str],
+    *,
+    n_per_text: int = 8,
+    p_mask: float = 0.1,
+    p_replace: float = 0.1,
+    p_ngram: float = 0.25,
+    seed: int = 0,
+) -> list[str]:
+    """Perturbed copies of ``texts`` for a distillation transfer set (Tang et al. 2019).
+
+    Each copy starts from the original's word units (:func:`workbench.tokenizer.split_words`)
+    and, word by word, with probability ``p_mask`` writes :data:`MASK_TEXT` instead of the
+    word, else with probability ``p_replace`` writes another word of the corpus; then, with
+    probability ``p_ngram``, it keeps only a random window of 1 to 5 consecutive units.
+    Tang et al. replace a word by one with the same part-of-speech tag; without a tagger we
+    draw the replacement uniformly from the distinct words of ``texts`` (rare words, often
+    the opinionated ones, as likely as "the"), which makes counterfactuals such as "the
+    food was superb" from "the food was dull" for the teacher to judge. Punctuation is
+    never masked or replaced. Units are joined by single spaces.
+
+    Args:
+        texts: the training texts; they are also the corpus of replacement words.
+        n_per_text: copies attempted per text.
+        p_mask, p_replace: per-word probabilities (their sum at most 1).
+        p_ngram: per-copy probability of cutting it to an n-gram.
+        seed: the same seed and texts give the same copies.
+
+    Returns:
+        The distinct copies that differ from every original, grouped by source text in the
+        order of ``texts`` (so fewer than ``n_per_text * len(texts)`` when draws collide).
+    """
+    texts = as_text_list(texts)
+    for name, p in (("p_mask", p_mask), ("p_replace", p_replace), ("p_ngram", p_ngram)):
+        if not 0.0 <= p <= 1.0:
+            raise InputError(f"{name} must be a probability in [0, 1], got {p}")
+    if p_mask + p_replace > 1.0:
+        raise InputError(f"p_mask + p_replace must be at most 1, got {p_mask + p_replace}")
+    if n_per_text < 0:
+        raise InputError(f"n_per_text must be 0 or more, got {n_per_text}")
+    units = [[word.text for word in split_words(text)] for text in texts]
+    # Sorted: set order changes between Python runs, and the draws must not.
+    vocabulary = sorted({u for row in units for u in row if _HAS_WORD_CHARACTER.search(u)})
+    rng = np.random.default_rng(seed)
+    seen = {" ".join(row) for row in units}  # an unchanged copy is no new text
+    copies = []
+    for row in units:
+        for _ in range(n_per_text if row else 0):
+            draws = rng.random(len(row))
+            picks = rng.integers(max(len(vocabulary), 1), size=len(row))
+            copy = []
+            for unit, draw, pick in zip(row, draws, picks, strict=True):
+                if not _HAS_WORD_CHARACTER.search(unit):
+                    copy.append(unit)  # punctuation stays
+                elif draw < p_mask:
+                    copy.append(MASK_TEXT)
+                elif draw < p_mask + p_replace:
+                    copy.append(vocabulary[pick])
+                else:
+                    copy.append(unit)
+            if rng.random() < p_ngram:
+                n = min(int(rng.integers(1, 6)), len(copy))
+                start = int(rng.integers(len(copy) - n + 1))
+                copy = copy[start : start + n]
+            text = " ".join(copy)
+            if text not in seen:
+                seen.add(text)
+                copies.append(text)
+    return copies
+
+
+# ------------------------------------------------------------------ teacher labels
+def _resolve_teacher(teacher: Any) -> tuple[Any, Path | None]:
+    """The teacher model, and its artifact directory when it was given as a path."""
+    directory = None
+    if isinstance(teacher, (str, os.PathLike)):
+        from workbench.compare import load_model  # compare imports this package's models
+
+        directory = Path(teacher)
+        teacher = load_model(directory)
+    if not (hasattr(teacher, "predict_proba") and hasattr(teacher, "classes_")):
+        raise InputError(
+            f"a teacher needs predict_proba() and classes_ (a trained model or an artifact "
+            f"directory); got {type(teacher).__name__}"
+        )
+    return teacher, directory
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def artifact_fingerprint(directory: str | os.PathLike) -> str:
+    """sha256 over the sorted (relative path, file sha256) pairs of an artifact directory.
+
+    ``metrics.json`` is left out: it records how training went (seconds), not what the
+    model computes, so two saves of one model share a fingerprint.
+    """
+    root = Path(directory)
+    entries = sorted(
+        (path.relative_to(root).as_posix(), _file_sha256(path))
+        for path in root.rglob("*")
+        if path.is_file() and path.name != "metrics.json"
+    )
+    return hashlib.sha256(json.dumps(entries).encode()).hexdigest()
+
+
+def _teacher_fingerprint(teacher: Any, directory: Path | None) -> str:
+    if directory is not None:
+        return artifact_fingerprint(directory)
+    if not hasattr(teacher, "save"):
+        raise InputError(
+            f"cache_dir needs a teacher that can be saved (an artifact directory or a model "
+            f"with save()) to know it again; {type(teacher).__name__} has no save(). "
+            "Pass cache_dir=None"
+        )
+    # An in-memory teacher is identified by the artifact it would write.
+    with tempfile.TemporaryDirectory() as scratch:
+        return artifact_fingerprint(teacher.save(Path(scratch) / "teacher"))
+
+
+def _ask_teacher(teacher: Any, texts: list[str], progress: bool) -> np.ndarray:
+    k = len(teacher.classes_)
+    chunks = [np.empty((0, k))]
+    starts = range(0, len(texts), _TEACHER_CHUNK)
+    for start in tqdm(starts, desc="teacher", unit="chunk", disable=not progress):
+        chunks.append(np.asarray(teacher.predict_proba(texts[start : start + _TEACHER_CHUNK])))
+    proba = np.concatenate(chunks).astype(np.float64)
+    if proba.shape != (len(texts), k) or not np.isfinite(proba).all():
+        raise InputError(
+            f"the teacher's predict_proba gave shape {proba.shape} (or non-finite values) for "
+            f"{len(texts)} texts and {k} classes; it must return one probability row per text"
+        )
+    return proba
+
+
+def teacher_probabilities(
+    teacher: Any,
+    texts: Sequence[str],
+    cache_dir: str | os.PathLike | None = None,
+    *,
+    progress: bool = True,
+) -> np.ndarray:
+    """The teacher's ``predict_proba(texts)``, ``(n, k)`` in ``teacher.classes_`` order.
+
+    With ``cache_dir``, the result is stored there as ``teacher-<key>.npy`` (plain NumPy,
+    no pickle, written atomically), keyed by :func:`artifact_fingerprint` of the teacher and
+    a hash of the texts; the next call with the same teacher and texts reads the file and
+    does not run the teacher. A damaged cache file is recomputed.
+
+    Args:
+        teacher: a model with ``predict_proba`` and ``classes_``, or its artifact directory
+            (loaded with :func:`workbench.compare.load_model`).
+        texts: the transfer set.
+        cache_dir: a directory for cached probabilities; ``None`` always runs the teacher.
+        progress: show a ``tqdm.auto`` bar while the teacher works.
+    """
+    teacher, directory = _resolve_teacher(teacher)
+    return _cached_probabilities(teacher, directory, as_text_list(texts), cache_dir, progress)
+
+
+def _cached_probabilities(
+    teacher: Any,
+    directory: Path | None,
+    texts: list[str],
+    cache_dir: str | os.PathLike | None,
+    progress: bool,
+) -> np.ndarray:
+    if cache_dir is None:
+        return _ask_teacher(teacher, texts, progress)
+    texts_hash = hashlib.sha256(json.dumps(texts, ensure_ascii=False).encode()).hexdigest()
+    key = hashlib.sha256(f"{_teacher_fingerprint(teacher, directory)}:{texts_hash}".encode())
+    cache = Path(cache_dir)
+    path = cache / f"teacher-{key.hexdigest()[:32]}.npy"
+    if path.is_file():
+        try:
+            cached = np.load(path, allow_pickle=False)
+        except (ValueError, OSError):
+            cached = None  # damaged: ask the teacher again and overwrite it
+        if cached is not None and cached.shape == (len(texts), len(teacher.classes_)):
+            return cached
+    proba = _ask_teacher(teacher, texts, progress)
+    cache.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache, prefix=".teacher-", suffix=".npy.tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.save(handle, proba, allow_pickle=False)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return proba
+
+
+# ------------------------------------------------------------------ distillation
+def _column_order(teacher: Any, labels: list) -> list[int]:
+    """Teacher columns in sorted label order (the student's ``classes_``)."""
+    teacher_labels = plain_labels(list(teacher.classes_))
+    data_labels = sorted(set(labels))
+    if len(teacher_labels) != len(set(teacher_labels)) or set(teacher_labels) != set(data_labels):
+        raise InputError(
+            f"the teacher predicts the labels {teacher_labels} but the data has the labels "
+            f"{data_labels}; distil from a teacher trained on the same label set"
+        )
+    return [teacher_labels.index(label) for label in data_labels]
+
+
+def distill(
+    teacher: Any,
+    texts: Sequence[str],
+    labels: Sequence,
+    *,
+    student: TextClassifier | None = None,
+    augment_per_text: int = 0,
+    cache_dir: str | os.PathLike | None = None,
+    validation: tuple[Sequence[str], Sequence] | None = None,
+    **fit_kwargs: Any,
+) -> TextClassifier:
+    """Train ``student`` on ``texts`` with the teacher's soft labels; returns the student.
+
+    The validation split (``validation``, else ``val_size`` of ``texts`` held out exactly as
+    :meth:`TextClassifier.fit` would) is set aside first and scored with the gold labels
+    only; the teacher labels the remaining texts and, with ``augment_per_text``, that many
+    :func:`augment` copies of each, which have no gold label and learn from the teacher
+    alone. The loss mixes the two with ``TrainConfig.distill_temperature`` and
+    ``distill_alpha`` (see :func:`workbench.train.distillation_loss`).
+
+    Args:
+        teacher: a model with ``predict_proba`` and ``classes_`` or an artifact directory;
+            its label set must be the data's.
+        texts, labels: the gold-labelled training data.
+        student: the settings to train (default: ``TextClassifier()``); trained in place.
+        augment_per_text: augmented copies per training text (Tang et al. use 20); 0: none.
+        cache_dir: where teacher probabilities are cached (:func:`teacher_probabilities`).
+        validation: ``(texts, labels)`` for early stopping and calibration.
+        **fit_kwargs: ``val_size``, ``callbacks``, ``progress``... for
+            :meth:`TextClassifier.fit`.
+
+    Raises:
+        InputError: when the teacher's labels differ from the data's, or on bad data.
+    """
+    teacher, directory = _resolve_teacher(teacher)
+    data = LabeledTexts(as_text_list(texts), plain_labels(labels), source="training data")
+    validate_labeled(data)
+    order = _column_order(teacher, data.labels)
+    student = student if student is not None else TextClassifier()
+    seed = (student.train_config or TrainConfig()).seed
+    val_size = fit_kwargs.pop("val_size", 0.1)
+    train = data
+    if validation is None and val_size > 0:
+        # Held out before augmenting, so no copy of a validation text reaches training.
+        train, val, _ = stratified_split(data, val_size=val_size, seed=seed)
+        validation = (val.texts, val.labels)
+    extra = augment(train.texts, n_per_text=augment_per_text, seed=seed)
+    transfer = train.texts + extra
+    progress = fit_kwargs.get("progress", True)
+    proba = _cached_probabilities(teacher, directory, transfer, cache_dir, progress)
+    return student.fit(
+        transfer,
+        train.labels + [None] * len(extra),
+        soft_labels=proba[:, order],
+        validation=validation,
+        val_size=0,
+        **fit_kwargs,
+    )
