@@ -92,7 +92,7 @@ def test_minilm_path_can_point_at_a_local_directory(monkeypatch, tmp_path):
 
 
 def test_clear_errors(monkeypatch, tmp_path, corpus):
-    with pytest.raises(InputError, match="cannot load the pretrained encoder"):
+    with pytest.raises(InputError, match="model directory not found"):
         PretrainedEncoderClassifier(str(tmp_path / "missing"), device="cpu").fit(*corpus)
     with pytest.raises(InputError, match="mode must be"):
         PretrainedEncoderClassifier(str(MINILM), mode="distill").fit(*corpus)

@@ -42,7 +42,7 @@ from workbench.data import (
 )
 from workbench.errors import InputError
 from workbench.model import build_model
-from workbench.tokenizer import WordTokenizer
+from workbench.tokenizer import WordPieces, WordTokenizer
 from workbench.train import Callback, History, fit, resolve_device, set_seed
 from workbench.version import __version__
 
@@ -231,6 +231,14 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             out = model(input_ids.to(self.device_), mask.to(self.device_))
             logits[rows] = out.logits.double().cpu().numpy()
         return logits
+
+    def word_pieces(self, text: str) -> WordPieces:
+        """``text`` as the network reads it: ``[CLS]``, then one token per word unit, cut
+        to ``max_length`` (what explainers use to tie scores to words)."""
+        self._check_fitted()
+        encoding = self.tokenizer_.encode(text, self.model_.config.max_length)
+        owners = [-1, *range(len(encoding.words))]
+        return WordPieces(self.tokenizer_.words(text), encoding.ids, owners, len(encoding.words))
 
     def _inference_model(self, precision: str) -> torch.nn.Module:
         # eval() only when needed (e.g. after a user's own model_.train()): it walks every

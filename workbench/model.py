@@ -36,11 +36,15 @@ class SelfAttention(nn.Module):
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=-1)  # 3 x (B, T, C)
         q, k, v = (t.view(B, T, self.num_heads, self.head_dim).transpose(1, 2) for t in (q, k, v))
-        # (B, H, T, d) each; key_mask (B, 1, 1, T): True where the key is a real token.
+        # (B, H, T, d) each; key_mask (B, 1, 1, T): True where the key is a real token, or
+        # a float bias added to the scores (log presence, see TransformerClassifier.forward).
         dropout = self.dropout if self.training else 0.0
         if output_attentions:
             scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)  # (B, H, T, T)
-            scores = scores.masked_fill(~key_mask, float("-inf"))
+            if key_mask.dtype == torch.bool:
+                scores = scores.masked_fill(~key_mask, float("-inf"))
+            else:
+                scores = scores + key_mask
             weights = scores.softmax(dim=-1)  # (B, H, T, T), rows sum to 1
             y = F.dropout(weights, dropout, self.training) @ v  # (B, H, T, d)
         else:
@@ -78,6 +82,26 @@ class Block(nn.Module):
         attended, weights = self.attention(self.norm1(x), key_mask, output_attentions)
         x = x + self.dropout(attended)
         return x + self.mlp(self.norm2(x)), weights
+
+
+def mean_pool(
+    x: torch.Tensor, mask: torch.Tensor, presence: torch.Tensor | None = None
+) -> torch.Tensor:
+    """(B, T, C) -> (B, C): the mean over real tokens, each weighted by its presence."""
+    weights = mask.to(x.dtype)  # (B, T)
+    if presence is not None:
+        weights = weights * presence.to(x.dtype)
+    weights = weights.unsqueeze(-1)  # (B, T, 1)
+    return (x * weights).sum(1) / weights.sum(1).clamp(min=1e-6)
+
+
+def presence_bias(mask: torch.Tensor, presence: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """(B, T) mask and presence -> (B, 1, 1, T) additive attention bias: log presence for
+    real tokens, the most negative number for padding. Softmax then scales each key's
+    weight by its presence; presence 0 removes the key exactly as masking does."""
+    lowest = torch.finfo(dtype).min
+    bias = torch.log(presence.to(dtype)).clamp(min=lowest)
+    return bias.masked_fill(~mask.bool(), lowest)[:, None, None, :]
 
 
 @dataclass
@@ -143,6 +167,7 @@ class TransformerClassifier(ClassifierNetwork):
         labels: torch.Tensor | None = None,
         output_attentions: bool = False,
         inputs_embeds: torch.Tensor | None = None,
+        presence: torch.Tensor | None = None,
     ) -> ClassifierOutput:
         """Classify a padded batch.
 
@@ -153,6 +178,10 @@ class TransformerClassifier(ClassifierNetwork):
             output_attentions: also return every layer's attention weights (slower path).
             inputs_embeds: (B, T, C) token vectors to use instead of looking up ``input_ids``
                 (integrated gradients interpolates these).
+            presence: (B, T) in [0, 1], how far each token is read: its attention keys and
+                its share of the mean pooling are scaled by it (log-presence bias), so 0 is
+                exactly deletion and 1 is the plain forward. Integrated gradients over
+                presence explains a text against the empty text (see explain.gradients).
         """
         B, T = input_ids.shape
         if T > self.config.max_length:
@@ -167,16 +196,14 @@ class TransformerClassifier(ClassifierNetwork):
         positions = self.position_embedding(torch.arange(T, device=input_ids.device))  # (T, C)
         x = self.embedding_dropout(tokens + positions)  # (B, T, C)
         key_mask = mask[:, None, None, :]  # (B, 1, 1, T)
+        if presence is not None:
+            key_mask = presence_bias(mask, presence, x.dtype)  # (B, 1, 1, T) float
         attentions = []
         for block in self.blocks:
             x, weights = block(x, key_mask, output_attentions)
             attentions.append(weights)
         x = self.final_norm(x)  # (B, T, C)
-        if self.config.pooling == "cls":
-            pooled = x[:, 0]  # (B, C)
-        else:
-            weights_mask = mask.unsqueeze(-1).to(x.dtype)  # (B, T, 1)
-            pooled = (x * weights_mask).sum(1) / weights_mask.sum(1).clamp(min=1.0)  # (B, C)
+        pooled = x[:, 0] if self.config.pooling == "cls" else mean_pool(x, mask, presence)
         logits = self.head(self.head_dropout(pooled))  # (B, num_labels)
         loss = None if labels is None else F.cross_entropy(logits.float(), labels)
         return ClassifierOutput(
@@ -208,6 +235,7 @@ class BagOfEmbeddingsClassifier(ClassifierNetwork):
         labels: torch.Tensor | None = None,
         output_attentions: bool = False,
         inputs_embeds: torch.Tensor | None = None,
+        presence: torch.Tensor | None = None,
     ) -> ClassifierOutput:
         """Classify a padded batch; arguments as in :meth:`TransformerClassifier.forward`."""
         if output_attentions:
@@ -220,8 +248,7 @@ class BagOfEmbeddingsClassifier(ClassifierNetwork):
         if attention_mask is None:
             attention_mask = torch.ones(B, T, dtype=torch.bool, device=input_ids.device)
         tokens = self.token_embedding(input_ids) if inputs_embeds is None else inputs_embeds
-        weights_mask = attention_mask.unsqueeze(-1).to(tokens.dtype)  # (B, T, 1)
-        pooled = (tokens * weights_mask).sum(1) / weights_mask.sum(1).clamp(min=1.0)  # (B, C)
+        pooled = mean_pool(tokens, attention_mask, presence)  # (B, C)
         logits = self.head(self.dropout(pooled))  # (B, num_labels)
         loss = None if labels is None else F.cross_entropy(logits.float(), labels)
         return ClassifierOutput(logits=logits, loss=loss, attentions=None)

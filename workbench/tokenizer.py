@@ -66,6 +66,40 @@ def _past_combining_marks(text: str, end: int) -> int:
     return end
 
 
+@dataclass(frozen=True)
+class WordPieces:
+    """A text as a network with its own sub-word tokenizer reads it, tied to word units.
+
+    ``input_ids`` are what the network reads (special tokens included, cut to its maximum
+    length); ``piece_words[j]`` is the index in ``words`` of the word that piece ``j``
+    belongs to, or -1 for a special token (``[CLS]``, ``[SEP]``). ``visible`` counts the
+    leading words the network reads whole; later words are cut off by truncation.
+    """
+
+    words: list[Word]
+    input_ids: list[int]
+    piece_words: list[int]
+    visible: int
+
+
+def align_pieces(words: Sequence[Word], offsets: Sequence[tuple[int, int]]) -> list[int]:
+    """For each piece's character span, the index of the word it lies in, or -1.
+
+    A piece belongs to the first word its span overlaps; special tokens carry the empty
+    span (0, 0) and overlap nothing. Spans and words are both in text order, so one pass
+    suffices.
+    """
+    owners, w = [], 0
+    for start, end in offsets:
+        if end <= start:
+            owners.append(-1)
+            continue
+        while w < len(words) and words[w].end <= start:
+            w += 1
+        owners.append(w if w < len(words) and words[w].start < end else -1)
+    return owners
+
+
 class WordTokenizer:
     """Word-level tokenizer: ``train`` on texts, ``encode`` with offsets, ``save``, ``load``."""
 

@@ -41,12 +41,11 @@ def word_units(model: Any, text: str) -> list[Word]:
     return tokenizer.words(text) if tokenizer is not None else split_words(text)
 
 
-def visible_word_count(model: Any, words: Sequence[Word]) -> int:
-    """How many leading words the model actually reads (its ``max_length`` minus [CLS])."""
-    network = getattr(model, "model_", None)
-    if network is None:
-        return len(words)
-    return min(len(words), network.config.max_length - 1)
+def visible_word_count(model: Any, text: str, words: Sequence[Word]) -> int:
+    """How many leading words the model actually reads: all of them, unless the model
+    truncates its input (models that do say so through ``word_pieces(text)``)."""
+    pieces = getattr(model, "word_pieces", None)
+    return pieces(text).visible if callable(pieces) else len(words)
 
 
 def remove_words(words: Sequence[Word], keep: Sequence[bool] | np.ndarray) -> str:

@@ -34,6 +34,7 @@ from workbench.explain import (
     explanation_html,
     top_words_figure,
 )
+from workbench.explain.gradients import supports_attention, supports_gradients
 from workbench.explain.perturbation import MAX_EXACT_WORDS
 from workbench.widgets._base import (
     Panel,
@@ -54,19 +55,6 @@ METHOD_NOTES = {
     "gradient-x-input": "one gradient per class · cheapest, noisiest",
     "attention": "where the model looked, not why · one forward pass",
 }
-
-
-def supports_gradients(model: Any) -> bool:
-    """True for a fitted workbench ``TextClassifier`` (it has a network and the tokenizer)."""
-    return hasattr(model, "model_") and hasattr(model, "tokenizer_")
-
-
-def supports_attention(model: Any) -> bool:
-    """True for a fitted workbench transformer (a bag-of-embeddings model has no attention)."""
-    if not supports_gradients(model):
-        return False
-    config = getattr(model.model_, "config", None)
-    return getattr(config, "architecture", "transformer") == "transformer"
 
 
 def supported_methods(model: Any) -> list[str]:
