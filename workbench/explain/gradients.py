@@ -113,11 +113,6 @@ def _word_scores(piece_scores: torch.Tensor | np.ndarray, inputs: _Inputs) -> np
     return scores
 
 
-def _probabilities(network, input_ids, mask) -> np.ndarray:
-    with torch.no_grad():
-        return network(input_ids, mask).logits[0].double().softmax(-1).cpu().numpy()
-
-
 def gradient_explanation(
     model: Any, text: str, *, method: str = "integrated-gradients", n_steps: int = 50
 ) -> Explanation:
@@ -185,7 +180,7 @@ def gradient_explanation(
         words=inputs.pieces.words,
         classes=classes,
         attributions=attributions,
-        probabilities=_probabilities(network, input_ids, mask),
+        probabilities=model.predict_proba([text])[0],  # calibrated, as every method shows
         method=method,
         settings=settings,
         evaluations=evaluations,
@@ -248,7 +243,7 @@ def attention_explanation(model: Any, text: str) -> Explanation:
         words=inputs.pieces.words,
         classes=classes,
         attributions=np.repeat(scores[:, None], len(classes), axis=1),
-        probabilities=out.logits[0].double().softmax(-1).cpu().numpy(),
+        probabilities=model.predict_proba([text])[0],
         method="attention",
         settings={
             "score": "rollout",
