@@ -308,3 +308,42 @@ def test_predict_corrupt_artifact(artifact_dir, tmp_path, capsys):
     code = main(["predict", "--model", str(broken), "good"])
     assert code == 2
     assert_one_line_error(capsys, "model.safetensors")
+
+
+# ------------------------------------------------------------------ distillation
+
+
+@pytest.fixture(scope="module")
+def teacher_dir(corpus, tmp_path_factory) -> Path:
+    teacher = workbench.TfidfLogisticRegression().fit(*corpus)
+    return teacher.save(tmp_path_factory.mktemp("teacher") / "tfidf")
+
+
+def test_train_distils_from_a_teacher_and_caches_its_probabilities(
+    corpus, teacher_dir, tmp_path, capsys
+):
+    data = write_csv(tmp_path / "train.csv", *corpus)
+    cache = tmp_path / "cache"
+    argv = ["train", "--data", str(data), "--teacher", str(teacher_dir), "--augment", "2",
+            "--cache-dir", str(cache), "--epochs", "1", *TINY_MODEL, "--quiet"]  # fmt: skip
+    assert main([*argv, "--out", str(tmp_path / "student")]) == 0, capsys.readouterr().err
+    student = TextClassifier.load(tmp_path / "student")
+    assert student.classes_.tolist() == ["negative", "positive"]
+    (cached,) = cache.iterdir()
+    stamp = cached.stat().st_mtime_ns
+    assert main([*argv, "--out", str(tmp_path / "again")]) == 0
+    assert [p.name for p in cache.iterdir()] == [cached.name]  # read, not asked again
+    assert cached.stat().st_mtime_ns == stamp
+
+
+def test_train_refuses_a_teacher_with_other_labels(corpus, tmp_path, capsys):
+    texts, labels = corpus
+    teacher = workbench.TfidfLogisticRegression().fit(texts, [y[:3] for y in labels])
+    teacher_path = teacher.save(tmp_path / "teacher")
+    data = write_csv(tmp_path / "train.csv", texts, labels)
+    out = tmp_path / "student"
+    code = main(["train", "--data", str(data), "--teacher", str(teacher_path),
+                 "--out", str(out), *TINY_MODEL, "--quiet"])  # fmt: skip
+    assert code == 2
+    assert_one_line_error(capsys, "['neg', 'pos']", "['negative', 'positive']")
+    assert not out.exists()

@@ -365,8 +365,18 @@ def test_cli_explain_writes_json_and_html(planted_model, tmp_path, capsys):
     assert payload["words"][3] == {"text": "zork", "start": 14, "end": 18}
     assert set(payload["attributions"]) == {"negative", "neutral", "positive"}
     assert payload["predicted_label"] == "positive"
-    assert "zork" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "zork" in printed and "intercept" in printed  # LIME's base value line
     assert out_html.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_cli_explain_exact_shapley_prints_the_base_value(planted_model, tmp_path, capsys):
+    artifact = planted_model.save(tmp_path / "model")
+    code = main(["explain", "--model", str(artifact), "--shap-algorithm", "exact", TEXT])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "base value (empty text)" in printed
+    assert f"{2 ** len(split_words(TEXT))} model evaluations" in printed
 
 
 def test_cli_explain_bad_input_exits_2(planted_model, tmp_path, capsys):

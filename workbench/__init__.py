@@ -8,6 +8,7 @@ from workbench.classifier import TextClassifier
 from workbench.compare import Comparison, compare, load_model, register_model, registered_models
 from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
 from workbench.data import LabeledTexts, load_reviews, load_sst2, load_table, stratified_split
+from workbench.distill import augment, distill
 from workbench.errors import InputError
 from workbench.evaluate import Evaluation, evaluate
 from workbench.model import (
@@ -38,8 +39,10 @@ __all__ = [
     "TransformerClassifier",
     "WordTokenizer",
     "__version__",
+    "augment",
     "build_model",
     "compare",
+    "distill",
     "evaluate",
     "load_model",
     "load_reviews",

@@ -21,6 +21,7 @@ from workbench.distributed import is_main_process
 from workbench.errors import InputError
 from workbench.evaluate import evaluate
 from workbench.explain import METHODS, explain
+from workbench.explain.perturbation import MAX_EXACT_WORDS, SHAP_ALGORITHMS
 from workbench.train import Callback, TrainState
 from workbench.version import __version__
 
@@ -54,6 +55,11 @@ _TRANSFORMER_OPTIONS = [
 MODEL_HELP = "artifact directory, or a Hugging Face classifier directory (safetensors)"
 
 
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "workbench" / "teacher-probabilities"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="workbench",
@@ -85,6 +91,26 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="minilm|PATH",
         help="fine-tune a pretrained encoder instead: 'minilm' (the bundled "
         "all-MiniLM-L6-v2) or a local Hugging Face model directory",
+    )
+    train.add_argument(
+        "--teacher",
+        type=Path,
+        metavar="DIR",
+        help="distil the transformer from this trained model's probabilities (any model "
+        "directory, e.g. one written by --encoder)",
+    )
+    train.add_argument(
+        "--augment",
+        type=int,
+        default=8,
+        help="with --teacher: augmented copies of each text, labelled by the teacher (8)",
+    )
+    train.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=_default_cache_dir(),
+        help="with --teacher: where the teacher's probabilities are cached, so a second "
+        "student run does not run the teacher again (%(default)s)",
     )
     for flag, kind, help_text in _TRAINING_OPTIONS:
         train.add_argument(flag, type=kind, help=help_text)
@@ -145,8 +171,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="explanation method (shap)",
     )
     budget = explain.add_mutually_exclusive_group()
-    budget.add_argument("--max-evals", type=int, default=500, help="SHAP model evaluations (500)")
+    budget.add_argument(
+        "--max-evals", type=int, default=500, help="SHAP partition model evaluations (500)"
+    )
     budget.add_argument("--num-samples", type=int, default=1000, help="LIME samples (1000)")
+    explain.add_argument(
+        "--shap-algorithm",
+        choices=SHAP_ALGORITHMS,
+        default="partition",
+        help="partition: Owen values over shap's word clustering, any length; exact: "
+        f"Shapley values by enumeration, texts of up to {MAX_EXACT_WORDS} words (partition)",
+    )
     explain.add_argument("--steps", type=int, default=50, help="integrated-gradients steps (50)")
     explain.add_argument("--seed", type=int, default=0, help="LIME sampling seed (0)")
     explain.add_argument("--json", type=Path, help="write the explanation as JSON")
@@ -226,13 +261,29 @@ def _train(args: argparse.Namespace) -> None:
         val = load_table(args.val, args.text_col, args.label_col, encoding=args.encoding)
         validation = (val.texts, val.labels)
     clf = _classifier(args)
-    clf.fit(
-        train.texts,
-        train.labels,
-        validation=validation,
-        callbacks=[PrintEpochs()],
-        progress=not args.quiet,
-    )
+    fit_options = {
+        "validation": validation,
+        "callbacks": [PrintEpochs()],
+        "progress": not args.quiet,
+    }
+    if args.teacher is not None:
+        if args.encoder is not None:
+            raise InputError("--teacher distils the transformer; it does not go with --encoder")
+        if args.augment < 0:
+            raise InputError(f"--augment must be 0 or more, got {args.augment}")
+        from workbench.distill import distill
+
+        distill(
+            args.teacher,
+            train.texts,
+            train.labels,
+            student=clf,
+            augment_per_text=args.augment,
+            cache_dir=args.cache_dir,
+            **fit_options,
+        )
+    else:
+        clf.fit(train.texts, train.labels, **fit_options)
     history = clf.history_
     out = clf.save(args.out)
     if not is_main_process():
@@ -300,7 +351,7 @@ def _predict(args: argparse.Namespace) -> None:
 
 def _explain(args: argparse.Namespace) -> None:
     settings = {
-        "shap": {"max_evals": args.max_evals},
+        "shap": {"max_evals": args.max_evals, "algorithm": args.shap_algorithm},
         "lime": {"num_samples": args.num_samples, "seed": args.seed},
         "integrated-gradients": {"n_steps": args.steps},
     }.get(args.method, {})
@@ -318,6 +369,9 @@ def _explain(args: argparse.Namespace) -> None:
         f"(p={result.probabilities[result.predicted_index]:.3f}); "
         f"{result.evaluations} model evaluations"
     )
+    base = result.base_value_line()
+    if base is not None:
+        print(base)
     for word, value in result.top_words(5):
         print(f"  {value:+.4f}  {word.text}")
     for note in result.notes:

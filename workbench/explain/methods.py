@@ -40,8 +40,9 @@ def explain(
         texts: a string or a list of strings.
         method: one of ``METHODS``: shap, lime, integrated-gradients, gradient-x-input,
             attention.
-        settings: passed to the method, e.g. ``max_evals=`` (shap), ``num_samples=`` and
-            ``seed=`` (lime), ``n_steps=`` (integrated-gradients).
+        settings: passed to the method, e.g. ``max_evals=`` and ``algorithm="exact"``
+            (shap: exact Shapley values for short texts instead of Owen values),
+            ``num_samples=`` and ``seed=`` (lime), ``n_steps=`` (integrated-gradients).
 
     Under ``torchrun`` a list is sharded: each of the N processes explains every N-th
     text (rank 0 draws the progress bar) and every process returns the whole list, in

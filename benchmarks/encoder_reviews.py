@@ -1,0 +1,200 @@
+"""Issue 10's targets on the embedded reviews: a fine-tuned encoder (the teacher), the
+from-scratch transformer distilled from it (the student), and their baselines, all in one run.
+
+Models, trained on data/reviews/train.csv and scored on test.csv (400 reviews):
+- ``tfidf-logreg``: the linear baseline every model must beat;
+- ``transformer``: the teaching transformer of notebook 00, trained on the gold labels only;
+- ``minilm-finetune``: all-MiniLM-L6-v2 fine-tuned (``workbench.pretrained.finetuned_encoder``);
+- ``student``: the same transformer as ``transformer``, distilled from ``minilm-finetune``
+  with ``--augment`` augmented copies of each training text labelled by the teacher.
+
+For each: test accuracy with its bootstrap 95% interval, ECE before (temperature 1) and after
+calibration, accuracy per phenomenon (negation, sarcasm, ...), notebook 00's four showcase
+sentences, p(positive) of the empty text, and training seconds. For the two networks, the
+integrated-gradients baseline against the empty text: the median |p(baseline) - p("")|.
+
+    python benchmarks/encoder_reviews.py --out benchmarks/results/encoder_reviews.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from _common import (  # noqa: E402
+    REPO,
+    RESULTS,
+    add_machine_args,
+    command_line,
+    load_average,
+    print_table,
+    wait_for_low_load,
+    write_record,
+)
+
+SHOWCASE = {  # notebook 00's sentences and what a careful reader would say
+    "Not bad at all, I'd happily go back.": "positive",
+    "Great cast, but a dull, plodding plot.": "negative",
+    "The battery died after two days.": "negative",
+    "Oh wonderful, another update that deletes my settings.": "negative",
+}
+
+
+def student_settings(seed: int, num_epochs: int):
+    """Notebook 00's teaching transformer (1 layer, d_model 64)."""
+    from workbench import ModelConfig, TextClassifier, TrainConfig
+
+    return TextClassifier(
+        model_config=ModelConfig(d_model=64, d_ff=128, num_layers=1, dropout=0.3),
+        train_config=TrainConfig(num_epochs=num_epochs, learning_rate=3e-3, seed=seed),
+    )
+
+
+def raw_proba(model, texts):
+    """Probabilities before calibration (temperature 1), for the ECE 'before' column."""
+    from workbench.calibration import scaled_softmax
+
+    if hasattr(model, "predict_logits"):
+        return scaled_softmax(model.predict_logits(texts), 1.0)
+    return model.predict_proba(texts)
+
+
+def score(name, model, test, phenomena, seconds) -> dict:
+    from workbench import evaluate
+
+    labels = model.classes_.tolist()
+    proba = model.predict_proba(test.texts)
+    predicted = np.array(labels)[proba.argmax(axis=1)]
+    result = evaluate(test.labels, predicted.tolist(), proba, labels=labels)
+    before = evaluate(test.labels, predicted.tolist(), raw_proba(model, test.texts), labels=labels)
+    correct = predicted == np.array(test.labels)
+    showcase = model.predict(list(SHOWCASE))
+    positive = labels.index("positive")
+    return {
+        "model": name,
+        "accuracy": result.accuracy,
+        "accuracy_ci": [result.accuracy_ci.low, result.accuracy_ci.high],
+        "ece_before": before.ece,
+        "ece": result.ece,
+        "temperature": getattr(model, "temperature_", None),
+        "per_phenomenon": {
+            p: float(correct[phenomena == p].mean()) for p in sorted(set(phenomena))
+        },
+        "negation": float(correct[phenomena == "negation"].mean()),
+        "showcase_right": int(sum(np.asarray(showcase) == np.array(list(SHOWCASE.values())))),
+        "showcase": {t: str(p) for t, p in zip(SHOWCASE, showcase, strict=True)},
+        "p_empty_positive": float(model.predict_proba([""])[0][positive]),
+        "train_seconds": seconds,
+    }
+
+
+def ig_baseline_gap(model, texts) -> dict:
+    """Median |p(IG baseline) - p("")| over ``texts``, in calibrated probability."""
+    from workbench.calibration import scaled_softmax
+    from workbench.explain import explain
+
+    empty = model.predict_proba([""])[0]
+    gaps = []
+    for text in texts:
+        base = explain(model, text, "integrated-gradients", n_steps=4).base_values
+        gaps.append(np.abs(scaled_softmax(base[None], model.temperature_)[0] - empty).max())
+    return {"median": float(np.median(gaps)), "max": float(np.max(gaps)), "n": len(texts)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--augment", type=int, default=8, help="augmented copies per text (8)")
+    parser.add_argument("--epochs", type=int, default=12, help="student/transformer epochs (12)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ig-texts", type=int, default=100, help="texts for the IG baseline")
+    parser.add_argument(
+        "--teacher-dir", type=Path, default=REPO / "runs" / "bench" / "minilm-reviews"
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS / "encoder_reviews.json")
+    add_machine_args(parser)
+    args = parser.parse_args()
+
+    import pandas as pd
+    import torch
+
+    from workbench import TfidfLogisticRegression, load_reviews
+    from workbench.distill import distill
+    from workbench.pretrained import finetuned_encoder
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    load_at_start = wait_for_low_load(args.wait_load, 600) if args.wait_load else load_average()
+    train, test = load_reviews()
+    phenomena = pd.read_csv(REPO / "data" / "reviews" / "test.csv")["phenomenon"].to_numpy()
+    rows, models = [], {}
+
+    def run(name, build):
+        started = time.perf_counter()
+        model = build()
+        seconds = time.perf_counter() - started
+        models[name] = model
+        rows.append(score(name, model, test, phenomena, seconds))
+        print(f"{name}: accuracy {rows[-1]['accuracy']:.4f} in {seconds:.0f} s", flush=True)
+
+    run("tfidf-logreg", lambda: TfidfLogisticRegression().fit(train.texts, train.labels))
+    run(
+        "transformer",
+        lambda: student_settings(args.seed, args.epochs).fit(
+            train.texts, train.labels, progress=False
+        ),
+    )
+
+    def teacher():
+        model = finetuned_encoder("minilm", seed=args.seed, device="cpu")
+        model.fit(train.texts, train.labels, progress=False)
+        model.save(args.teacher_dir)
+        return model
+
+    run("minilm-finetune", teacher)
+    run(
+        "student",
+        lambda: distill(
+            args.teacher_dir,
+            train.texts,
+            train.labels,
+            student=student_settings(args.seed, args.epochs),
+            augment_per_text=args.augment,
+            progress=False,
+        ),
+    )
+    ig_texts = test.texts[: args.ig_texts]
+    ig = {name: ig_baseline_gap(models[name], ig_texts) for name in ("minilm-finetune", "student")}
+    print_table(
+        rows,
+        [
+            ("model", "model", "s"),
+            ("accuracy", "accuracy", ".4f"),
+            ("ece_before", "ECE T=1", ".3f"),
+            ("ece", "ECE", ".3f"),
+            ("negation", "negation", ".3f"),
+            ("showcase_right", "showcase /4", "d"),
+            ("p_empty_positive", "p(pos|'')", ".3f"),
+            ("train_seconds", "train s", ".0f"),
+        ],
+    )
+    for name, gap in ig.items():
+        print(f"IG baseline vs p(''), {name}: median {gap['median']:.4f} (max {gap['max']:.4f})")
+    write_record(
+        args.out,
+        "encoder_reviews",
+        command_line("encoder_reviews.py", args, skip=("out", "teacher_dir")),
+        load_at_start,
+        models=rows,
+        ig_baseline_gap=ig,
+        augment_per_text=args.augment,
+    )
+
+
+if __name__ == "__main__":
+    main()
