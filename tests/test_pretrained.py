@@ -330,3 +330,26 @@ def test_cli_fine_tunes_an_encoder_and_refuses_transformer_options(tmp_path, cap
     assert main([*argv[:-1], str(tmp_path / "other"), "--d-model", "64"]) == 2
     assert "--d-model" in capsys.readouterr().err
     assert not (tmp_path / "other").exists()
+
+
+def test_the_train_panel_fine_tunes_the_encoder_with_curves_and_save(make_corpus, tmp_path):
+    from workbench.data import LabeledTexts
+    from workbench.widgets import explain_panel, train_panel
+    from workbench.widgets.train_panel import ENCODER_CHOICE
+
+    train = LabeledTexts(*make_corpus(48, seed=3), "synthetic")
+    validation = LabeledTexts(*make_corpus(16, seed=4), "synthetic")
+    panel = train_panel(train, validation, device="cpu", background=False)
+    panel.size.value = ENCODER_CHOICE
+    assert panel.dropout.disabled and panel.warmup.disabled
+    assert panel.learning_rate.value == pytest.approx(1e-4)
+    panel.epochs.value = 1
+    panel.train_button.click()
+    assert panel.error is None, panel.error
+    assert isinstance(panel.classifier, PretrainedEncoderClassifier)
+    assert len(panel.curves_figure.data[0].x) == panel.history.steps > 0
+    assert panel.save(str(tmp_path / "encoder")) is not None
+    assert isinstance(load_model(tmp_path / "encoder"), PretrainedEncoderClassifier)
+    # The explain panel offers every method for it.
+    methods = explain_panel(panel.classifier, ["good film"]).method_boxes
+    assert not any(box.disabled for box in methods.values())

@@ -386,6 +386,7 @@ class PretrainedEncoderClassifier(_PieceModel, ClassifierMixin, BaseEstimator):
         seed: seeds the head's initialisation and the shuffling.
         device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"`` ...
         calibrate: fit a temperature on the validation split after fine-tuning.
+        patience: epochs without a better validation accuracy before fine-tuning stops.
     """
 
     def __init__(
@@ -400,6 +401,7 @@ class PretrainedEncoderClassifier(_PieceModel, ClassifierMixin, BaseEstimator):
         seed: int = 0,
         device: str = "auto",
         calibrate: bool = True,
+        patience: int = 2,
     ) -> None:
         self.model_name_or_path = model_name_or_path
         self.mode = mode
@@ -411,6 +413,7 @@ class PretrainedEncoderClassifier(_PieceModel, ClassifierMixin, BaseEstimator):
         self.seed = seed
         self.device = device
         self.calibrate = calibrate
+        self.patience = patience
 
     # ----------------------------------------------------------------- training
     def fit(
@@ -467,6 +470,7 @@ class PretrainedEncoderClassifier(_PieceModel, ClassifierMixin, BaseEstimator):
             num_epochs=self.num_epochs,
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
+            patience=self.patience,
             seed=self.seed,
             device=self.device,
         )

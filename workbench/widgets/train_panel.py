@@ -1,4 +1,9 @@
-"""The training panel: pick a model size and a few hyper-parameters, train, watch, save.
+"""The training panel: pick a model and a few hyper-parameters, train, watch, save.
+
+The model is a from-scratch transformer of one of the ``MODEL_PRESETS`` sizes or, with the
+``pretrained`` extra installed, the pretrained all-MiniLM-L6-v2 encoder fine-tuned
+(``ENCODER_CHOICE``): both train through the same fit loop, so curves, Stop and Save work
+alike. Dropout and warm-up shape the transformer only; the encoder brings its own.
 
 ``train_panel(train)`` returns a :class:`TrainPanel`. **Train** starts
 :meth:`TextClassifier.fit <workbench.classifier.TextClassifier.fit>` in a background thread,
@@ -28,6 +33,11 @@ from workbench.config import ModelConfig, TrainConfig
 from workbench.data import LabeledTexts, stratified_split, validate_labeled
 from workbench.errors import InputError
 from workbench.evaluate import Evaluation, evaluate
+from workbench.pretrained import (
+    PretrainedEncoderClassifier,
+    finetuned_encoder,
+    transformers_available,
+)
 from workbench.train import Callback, History, TrainState
 from workbench.widgets._base import (
     Panel,
@@ -44,6 +54,12 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
     "small": {"d_model": 64, "num_heads": 2, "num_layers": 1, "d_ff": 128},
     "base": {"d_model": 128, "num_heads": 4, "num_layers": 2, "d_ff": 256},
 }
+
+# The dropdown entry that fine-tunes the pretrained encoder instead of a transformer preset.
+ENCODER_CHOICE = "minilm"
+ENCODER_LABEL = "minilm (pretrained all-MiniLM-L6-v2, fine-tuned: slower, far more accurate)"
+# Where the encoder's learning rate and epochs start when it is picked (its recipe).
+_ENCODER_START = {"learning_rate": 1e-4, "epochs": 3}
 
 # Redraw the curves at most this often (seconds): each redraw sends the whole figure.
 _REDRAW_INTERVAL_S = 0.5
@@ -220,7 +236,7 @@ class TrainPanel(Panel):
         self.batch_size = batch_size
         self.device = device
         self.callbacks = list(callbacks)
-        self.classifier: TextClassifier | None = None
+        self.classifier: TextClassifier | PretrainedEncoderClassifier | None = None
         self.history: History | None = None
         self.evaluation: Evaluation | None = None
         self.curves_figure = curves_figure()
@@ -230,10 +246,11 @@ class TrainPanel(Panel):
 
         style = {"description_width": "initial"}
         wide = {"width": "420px"}
+        choices = [(preset_label(name), name) for name in MODEL_PRESETS]
+        if transformers_available():
+            choices.append((ENCODER_LABEL, ENCODER_CHOICE))
         self.size = widgets.Dropdown(
-            options=[(preset_label(name), name) for name in MODEL_PRESETS],
-            value="tiny" if smoke else "small",
-            layout=wide,
+            options=choices, value="tiny" if smoke else "small", layout=wide
         )
         self.learning_rate = widgets.FloatLogSlider(
             value=3e-3, base=10, min=-4, max=-2, step=0.1, readout_format=".1e", layout=wide
@@ -258,6 +275,7 @@ class TrainPanel(Panel):
         self.save_status = widgets.HTML()
         self._action_buttons = [self.train_button, self.save_button]
 
+        self.size.observe(self._on_model_changed, names="value")
         self.train_button.on_click(lambda _: self.train(block=not self.background))
         self.stop_button.on_click(lambda _: self.stop())
         self.save_button.on_click(lambda _: self.save())
@@ -280,6 +298,32 @@ class TrainPanel(Panel):
         self._say(f"{len(train)} training texts; press Train.")
 
     # ------------------------------------------------------------------ configs
+    @property
+    def fine_tunes_encoder(self) -> bool:
+        return self.size.value == ENCODER_CHOICE
+
+    def _on_model_changed(self, change: dict) -> None:
+        # The encoder's recipe differs from the transformer's; dropout and warm-up are the
+        # transformer's own knobs.
+        encoder = change["new"] == ENCODER_CHOICE
+        self.dropout.disabled = self.warmup.disabled = encoder
+        if encoder:
+            self.learning_rate.value = _ENCODER_START["learning_rate"]
+            self.epochs.value = _ENCODER_START["epochs"]
+
+    def make_classifier(self) -> TextClassifier | PretrainedEncoderClassifier:
+        """The unfitted model the controls describe."""
+        if self.fine_tunes_encoder:
+            return finetuned_encoder(
+                ENCODER_CHOICE,
+                seed=self.seed,
+                num_epochs=int(self.epochs.value),
+                learning_rate=float(self.learning_rate.value),
+                patience=int(self.patience.value),
+                device=self.device,
+            )
+        return TextClassifier(model_config=self.model_config(), train_config=self.train_config())
+
     def model_config(self) -> ModelConfig:
         """The :class:`ModelConfig` the controls describe."""
         return ModelConfig(**MODEL_PRESETS[self.size.value], dropout=float(self.dropout.value))
@@ -353,12 +397,11 @@ class TrainPanel(Panel):
         return train, validation
 
     def _train(self) -> None:
-        model_config, train_config = self.model_config(), self.train_config()
+        classifier = self.make_classifier()
         train, validation = self._split()
         self.metrics.value = ""
         show_figures(self.confusion)
         self._say(f"training on {len(train)} texts, validating on {len(validation)}", "busy")
-        classifier = TextClassifier(model_config=model_config, train_config=train_config)
         classifier.fit(
             train.texts,
             train.labels,
