@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -12,10 +13,12 @@ import workbench.classifier
 from workbench import TextClassifier, TfidfLogisticRegression
 from workbench.distill import (
     MASK_TEXT,
+    TransferSet,
     artifact_fingerprint,
     augment,
     distill,
     teacher_probabilities,
+    transfer_set,
 )
 from workbench.errors import InputError
 from workbench.tokenizer import WordTokenizer, split_words
@@ -257,3 +260,26 @@ def test_a_teacher_with_other_labels_is_refused(tfidf_teacher, make_corpus):
     message = str(info.value)
     assert "\n" not in message
     assert re.search(r"\['negative', 'positive'\].*\['bad', 'good'\]", message)
+
+
+def test_a_transfer_set_survives_a_csv_round_trip_and_trains_a_student(
+    tfidf_teacher, corpus, tiny_model_config, tiny_train_config, tmp_path
+):
+    built = transfer_set(tfidf_teacher, *corpus, augment_per_text=2, progress=False)
+    assert built.validation is not None and len(built.validation) == round(0.1 * len(corpus[0]))
+    assert built.labels.count(None) == len(built.texts) - (len(corpus[0]) - len(built.validation))
+    path = tmp_path / "transfer.csv"
+    built.to_frame().to_csv(path, index=False)
+    read = TransferSet.from_frame(pd.read_csv(path, keep_default_na=False), str(path))
+    assert read.texts == built.texts and read.labels == built.labels
+    assert read.classes == built.classes == ["negative", "positive"]
+    np.testing.assert_allclose(read.soft_labels, built.soft_labels, atol=1e-6)
+    assert read.validation.texts == built.validation.texts
+    student = read.fit(tiny_student(tiny_model_config, tiny_train_config), progress=False)
+    assert student.classes_.tolist() == ["negative", "positive"]
+
+
+def test_a_transfer_table_without_its_columns_is_refused():
+    table = pd.DataFrame({"text": ["a"], "label": ["x"]})
+    with pytest.raises(InputError, match="text, label, split and one p_<class>"):
+        TransferSet.from_frame(table, "mine.csv")

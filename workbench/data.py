@@ -490,10 +490,12 @@ def load_reviews_table(split: str = "train") -> pd.DataFrame:
     """The embedded reviews with every column (text, label, domain, phenomenon), for exploring.
 
     Args:
-        split: ``"train"`` or ``"test"``.
+        split: ``"train"``, ``"test"``, or ``"transfer"``: the training reviews and their
+            augmented copies labelled by a fine-tuned encoder, for distillation (see the
+            data card; ``workbench.distill.TransferSet.from_frame`` reads it).
     """
-    if split not in ("train", "test"):
-        raise InputError(f"split must be 'train' or 'test', got {split!r}")
+    if split not in ("train", "test", "transfer"):
+        raise InputError(f"split must be 'train', 'test' or 'transfer', got {split!r}")
     return pd.read_csv(_reviews_dir() / f"{split}.csv", keep_default_na=False)
 
 

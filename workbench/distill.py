@@ -22,10 +22,12 @@ import os
 import re
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from tqdm.auto import tqdm
 
 from workbench.classifier import TextClassifier
@@ -261,6 +263,135 @@ def _column_order(teacher: Any, labels: list) -> list[int]:
     return [teacher_labels.index(label) for label in data_labels]
 
 
+@dataclass
+class TransferSet:
+    """What a student learns from: the teacher's probabilities on the training texts and on
+    their augmented copies, and gold-labelled validation texts set aside before augmenting.
+
+    ``labels[i]`` is the gold label, or ``None`` for an augmented copy (it learns from the
+    teacher only); ``soft_labels`` has one row per text, columns in ``classes`` order (the
+    sorted labels, what the student's ``classes_`` will be). :meth:`to_frame` and
+    :meth:`from_frame` turn it into a plain table (``text``, ``label``, ``split``, one
+    ``p_<class>`` column per class), which is how the embedded reviews ship one
+    (``workbench.data.load_reviews_table("transfer")``).
+    """
+
+    texts: list[str]
+    labels: list
+    soft_labels: np.ndarray
+    classes: list
+    validation: LabeledTexts | None = None
+
+    def fit(self, student: TextClassifier | None = None, **fit_kwargs: Any) -> TextClassifier:
+        """Train ``student`` (default ``TextClassifier()``) on this set; returns it."""
+        student = student if student is not None else TextClassifier()
+        validation = self.validation
+        return student.fit(
+            self.texts,
+            self.labels,
+            soft_labels=self.soft_labels,
+            validation=None if validation is None else (validation.texts, validation.labels),
+            val_size=0,
+            **fit_kwargs,
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = {
+            "text": [*self.texts, *(self.validation.texts if self.validation else [])],
+            "label": [*self.labels, *(self.validation.labels if self.validation else [])],
+        }
+        held_out = len(self.validation) if self.validation else 0
+        rows["split"] = [
+            *("train" if y is not None else "augmented" for y in self.labels),
+            *["validation"] * held_out,
+        ]
+        for column, name in enumerate(self.classes):
+            rows[f"p_{name}"] = [*self.soft_labels[:, column].round(6), *[None] * held_out]
+        return pd.DataFrame(rows)
+
+    @classmethod
+    def from_frame(cls, table: pd.DataFrame, source: str = "transfer set") -> TransferSet:
+        """Read :meth:`to_frame`'s table back; a message names what is missing or wrong."""
+        # Sorted, as the student's classes_ will be, whatever order the file lists them in.
+        columns = sorted(c for c in table.columns if str(c).startswith("p_"))
+        missing = [c for c in ("text", "label", "split") if c not in table.columns]
+        if missing or len(columns) < 2:
+            raise InputError(
+                f"{source}: a transfer set needs the columns text, label, split and one "
+                f"p_<class> per class; found {list(table.columns)}"
+            )
+        split = table["split"].astype(str)
+        unknown = sorted(set(split) - {"train", "augmented", "validation"})
+        if unknown:
+            raise InputError(
+                f"{source}: split must be train, augmented or validation; found {unknown}"
+            )
+        learn, held = table[split != "validation"], table[split == "validation"]
+        augmented = (learn["split"] == "augmented").tolist()
+        gold = [None if a else y for a, y in zip(augmented, learn["label"], strict=True)]
+        soft = learn[columns].to_numpy(dtype=np.float64)
+        validation = None
+        if len(held):
+            validation = LabeledTexts(
+                held["text"].astype(str).tolist(), held["label"].tolist(), source
+            )
+        return cls(
+            texts=learn["text"].astype(str).tolist(),
+            labels=gold,
+            # Rows were rounded to 6 decimals when written: make them sum to 1 again.
+            soft_labels=soft / soft.sum(axis=1, keepdims=True),
+            classes=[c[2:] for c in columns],
+            validation=validation,
+        )
+
+
+def transfer_set(
+    teacher: Any,
+    texts: Sequence[str],
+    labels: Sequence,
+    *,
+    augment_per_text: int = 0,
+    val_size: float = 0.1,
+    seed: int = 0,
+    cache_dir: str | os.PathLike | None = None,
+    validation: tuple[Sequence[str], Sequence] | None = None,
+    progress: bool = True,
+) -> TransferSet:
+    """Hold out validation, augment the rest and let the teacher label it all.
+
+    The validation split (``validation``, else ``val_size`` of ``texts`` held out exactly as
+    :meth:`TextClassifier.fit` would with ``seed``) is set aside first, so no copy of a
+    validation text reaches training; the teacher labels the remaining texts and
+    ``augment_per_text`` :func:`augment` copies of each.
+
+    Raises:
+        InputError: when the teacher's labels differ from the data's, or on bad data.
+    """
+    teacher, directory = _resolve_teacher(teacher)
+    data = LabeledTexts(as_text_list(texts), plain_labels(labels), source="training data")
+    validate_labeled(data)
+    order = _column_order(teacher, data.labels)
+    train, held_out = data, None
+    if validation is not None:
+        held_out = LabeledTexts(
+            as_text_list(validation[0], "validation texts"),
+            plain_labels(validation[1]),
+            source="validation data",
+        )
+    elif val_size > 0:
+        train, held_out, _ = stratified_split(data, val_size=val_size, seed=seed)
+    extra = augment(train.texts, n_per_text=augment_per_text, seed=seed)
+    transfer = train.texts + extra
+    proba = _cached_probabilities(teacher, directory, transfer, cache_dir, progress)
+    return TransferSet(
+        texts=transfer,
+        labels=train.labels + [None] * len(extra),
+        soft_labels=proba[:, order],
+        classes=sorted(set(data.labels)),
+        validation=held_out,
+    )
+
+
 def distill(
     teacher: Any,
     texts: Sequence[str],
@@ -274,11 +405,9 @@ def distill(
 ) -> TextClassifier:
     """Train ``student`` on ``texts`` with the teacher's soft labels; returns the student.
 
-    The validation split (``validation``, else ``val_size`` of ``texts`` held out exactly as
-    :meth:`TextClassifier.fit` would) is set aside first and scored with the gold labels
-    only; the teacher labels the remaining texts and, with ``augment_per_text``, that many
-    :func:`augment` copies of each, which have no gold label and learn from the teacher
-    alone. The loss mixes the two with ``TrainConfig.distill_temperature`` and
+    :func:`transfer_set` builds what it learns from (validation held out first, then
+    augmented copies, all labelled by the teacher); the loss mixes the teacher's
+    probabilities and the gold labels with ``TrainConfig.distill_temperature`` and
     ``distill_alpha`` (see :func:`workbench.train.distillation_loss`).
 
     Args:
@@ -295,27 +424,16 @@ def distill(
     Raises:
         InputError: when the teacher's labels differ from the data's, or on bad data.
     """
-    teacher, directory = _resolve_teacher(teacher)
-    data = LabeledTexts(as_text_list(texts), plain_labels(labels), source="training data")
-    validate_labeled(data)
-    order = _column_order(teacher, data.labels)
     student = student if student is not None else TextClassifier()
-    seed = (student.train_config or TrainConfig()).seed
-    val_size = fit_kwargs.pop("val_size", 0.1)
-    train = data
-    if validation is None and val_size > 0:
-        # Held out before augmenting, so no copy of a validation text reaches training.
-        train, val, _ = stratified_split(data, val_size=val_size, seed=seed)
-        validation = (val.texts, val.labels)
-    extra = augment(train.texts, n_per_text=augment_per_text, seed=seed)
-    transfer = train.texts + extra
-    progress = fit_kwargs.get("progress", True)
-    proba = _cached_probabilities(teacher, directory, transfer, cache_dir, progress)
-    return student.fit(
-        transfer,
-        train.labels + [None] * len(extra),
-        soft_labels=proba[:, order],
+    transfer = transfer_set(
+        teacher,
+        texts,
+        labels,
+        augment_per_text=augment_per_text,
+        val_size=fit_kwargs.pop("val_size", 0.1),
+        seed=(student.train_config or TrainConfig()).seed,
+        cache_dir=cache_dir,
         validation=validation,
-        val_size=0,
-        **fit_kwargs,
+        progress=fit_kwargs.get("progress", True),
     )
+    return transfer.fit(student, **fit_kwargs)
