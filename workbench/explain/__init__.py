@@ -23,6 +23,7 @@ from workbench.explain.faithfulness import (
     sufficiency,
 )
 from workbench.explain.methods import METHODS, explain
+from workbench.explain.reasons import same_reasons
 from workbench.explain.render import attention_figure, explanation_html, show, top_words_figure
 from workbench.explain.scorecard import Scorecard, scorecard
 
@@ -47,6 +48,7 @@ __all__ = [
     "plausibility",
     "rationale_mask",
     "remove_words",
+    "same_reasons",
     "scorecard",
     "show",
     "stability",
