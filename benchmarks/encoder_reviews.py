@@ -6,14 +6,15 @@ Models, trained on data/reviews/train.csv and scored on test.csv (400 reviews):
 - ``transformer``: the teaching transformer of notebook 00, trained on the gold labels only;
 - ``minilm-finetune``: all-MiniLM-L6-v2 fine-tuned (``workbench.pretrained.finetuned_encoder``);
 - ``student``: the same transformer as ``transformer``, distilled from ``minilm-finetune``
-  with ``--augment`` augmented copies of each training text labelled by the teacher.
+  with ``--augment`` augmented copies of each training text labelled by the teacher (the
+  student's "train s" excludes the teacher's labelling, timed with the teacher).
 
 For each: test accuracy with its bootstrap 95% interval, ECE before (temperature 1) and after
 calibration, accuracy per phenomenon (negation, sarcasm, ...), notebook 00's four showcase
 sentences, p(positive) of the empty text, and training seconds. For the two networks, the
 integrated-gradients baseline against the empty text: the median |p(baseline) - p("")|.
 
-    python benchmarks/encoder_reviews.py --out benchmarks/results/encoder_reviews.json
+    python benchmarks/encoder_reviews.py --write-transfer-set data/reviews/transfer.csv
 """
 
 from __future__ import annotations
@@ -117,6 +118,11 @@ def main() -> None:
         "--teacher-dir", type=Path, default=REPO / "runs" / "bench" / "minilm-reviews"
     )
     parser.add_argument("--out", type=Path, default=RESULTS / "encoder_reviews.json")
+    parser.add_argument(
+        "--write-transfer-set",
+        type=Path,
+        help="also write the student's transfer set here (data/reviews/transfer.csv ships one)",
+    )
     add_machine_args(parser)
     args = parser.parse_args()
 
@@ -124,7 +130,7 @@ def main() -> None:
     import torch
 
     from workbench import TfidfLogisticRegression, load_reviews
-    from workbench.distill import distill
+    from workbench.distill import transfer_set
     from workbench.pretrained import finetuned_encoder
 
     if args.threads:
@@ -157,17 +163,13 @@ def main() -> None:
         return model
 
     run("minilm-finetune", teacher)
-    run(
-        "student",
-        lambda: distill(
-            args.teacher_dir,
-            train.texts,
-            train.labels,
-            student=student_settings(args.seed, args.epochs),
-            augment_per_text=args.augment,
-            progress=False,
-        ),
+    transfer = transfer_set(
+        args.teacher_dir, train.texts, train.labels, augment_per_text=args.augment, progress=False
     )
+    if args.write_transfer_set:
+        transfer.to_frame().to_csv(args.write_transfer_set, index=False)
+        print(f"transfer set ({len(transfer.texts)} texts) written to {args.write_transfer_set}")
+    run("student", lambda: transfer.fit(student_settings(args.seed, args.epochs), progress=False))
     ig_texts = test.texts[: args.ig_texts]
     ig = {name: ig_baseline_gap(models[name], ig_texts) for name in ("minilm-finetune", "student")}
     print_table(

@@ -50,4 +50,4 @@ def test_invalid_settings_raise_input_error(make, message):
 def test_training_settings_saved_before_distillation_existed_load_with_defaults():
     old = {k: v for k, v in TrainConfig().to_dict().items() if not k.startswith("distill_")}
     config = TrainConfig.from_dict(old)
-    assert (config.distill_temperature, config.distill_alpha) == (2.0, 0.5)
+    assert (config.distill_temperature, config.distill_alpha) == (1.0, 1.0)

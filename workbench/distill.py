@@ -35,6 +35,7 @@ from workbench.config import TrainConfig
 from workbench.data import (
     LabeledTexts,
     as_text_list,
+    load_reviews_table,
     plain_labels,
     stratified_split,
     validate_labeled,
@@ -343,6 +344,14 @@ class TransferSet:
             classes=[c[2:] for c in columns],
             validation=validation,
         )
+
+
+def reviews_transfer_set() -> TransferSet:
+    """The transfer set that ships with the embedded reviews (``data/reviews/transfer.csv``):
+    the training reviews and 8 augmented copies of each, labelled by all-MiniLM-L6-v2
+    fine-tuned on them, with its validation reviews; see the data card for how it was made.
+    A student distilled from it needs no pretrained model at all."""
+    return TransferSet.from_frame(load_reviews_table("transfer"), "reviews transfer set")
 
 
 def transfer_set(
