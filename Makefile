@@ -40,10 +40,16 @@ test-browser: $(BROWSER_INSTALLED)  ## notebooks 00, 03, 04, 05 and their panels
 		exit 1; }
 	WORKBENCH_CHROMIUM=$(CHROMIUM) WORKBENCH_SMOKE=1 $(BIN)/python -m pytest -m browser tests/browser
 
-demo: $(INSTALLED)  ## train on the embedded reviews, evaluate, predict; artifact in runs/demo
-	$(BIN)/workbench train --data data/reviews/train.csv --out runs/demo
+# The teaching transformer of notebook 00: one layer, 64 wide.
+DEMO_STUDENT := --epochs 12 --d-model 64 --layers 1 --dropout 0.3 --learning-rate 3e-3
+
+demo: $(INSTALLED)  ## fine-tune MiniLM on the embedded reviews, distil the transformer from it, evaluate, predict
+	$(BIN)/workbench train --data data/reviews/train.csv --encoder minilm --out runs/demo-teacher
+	$(BIN)/workbench train --data data/reviews/train.csv --teacher runs/demo-teacher $(DEMO_STUDENT) --out runs/demo
+	$(BIN)/workbench evaluate --model runs/demo-teacher --data data/reviews/test.csv --json runs/demo-teacher-test-metrics.json
 	$(BIN)/workbench evaluate --model runs/demo --data data/reviews/test.csv --json runs/demo-test-metrics.json
 	$(BIN)/workbench predict --model runs/demo "Not bad at all, I'd go back." "Great cast, but a dull plot."
+	$(BIN)/workbench explain --model runs/demo --method integrated-gradients "Not bad at all, I'd go back."
 
 clean:  ## remove the environment and run outputs
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache

@@ -1,15 +1,20 @@
 """Explanation quality and cost: every method on SST-2 dev sentences, plausibility on ERASER.
 
-For a transformer trained on SST-2 (``--model DIR``, e.g. the artifact that
-``benchmarks/accuracy.py --dataset sst2`` writes to runs/sst2), each method explains ``--n``
-dev sentences; each explanation is scored for comprehensiveness, sufficiency and AOPC, each
-beside the same metric for random word rankings (the named baseline, computed in the same
-run), plus mean pairwise rank agreement and median seconds per sentence on this machine.
-With ``--eraser-docs N`` a model is trained on the ERASER movie-review training documents
-and the methods that can afford ~800-word documents are scored against the human
-rationales of N test documents (token F1 and AUPRC).
+For a model trained on SST-2 (``--model DIR``: any model directory, e.g. the transformer
+that ``benchmarks/accuracy.py --dataset sst2`` writes to runs/sst2, or the fine-tuned
+encoder ``benchmarks/encoder_sst2.py`` writes), each method explains ``--n`` dev sentences;
+each explanation is scored for comprehensiveness, sufficiency and AOPC, each beside the same
+metric for random word rankings (the named baseline, computed in the same run), plus mean
+pairwise rank agreement, median seconds per sentence and, beside them, the model's own
+median seconds for one sentence. With ``--eraser-docs N`` a model is trained on the ERASER
+movie-review training documents (or ``--eraser-model DIR`` is used as it is) and the
+methods that can afford ~800-word documents are scored against the human rationales of N
+test documents (token F1 and AUPRC), beside a random ranking.
 
     python benchmarks/explanations.py --model runs/sst2 --n 200 --eraser-docs 30
+    python benchmarks/explanations.py --model runs/bench/minilm-sst2 \\
+        --eraser-model runs/bench/minilm-sst2 --eraser-max-length 256 \\
+        --out benchmarks/results/explanations_encoder.json
 """
 
 from __future__ import annotations
@@ -18,13 +23,14 @@ import argparse
 import json
 import os
 import platform
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from workbench import ModelConfig, TextClassifier, TrainConfig, load_sst2
+from workbench import ModelConfig, TextClassifier, TrainConfig, load_model, load_sst2
 from workbench.data import load_eraser_movies
 from workbench.explain import explain, plausibility, rationale_mask, scorecard
 
@@ -36,11 +42,12 @@ LONG_DOCUMENT_METHODS = ["lime", "integrated-gradients", "gradient-x-input", "at
 
 
 def sst2_scorecard(model_dir: Path, n: int, sst2_dir: Path) -> dict:
-    model = TextClassifier.load(model_dir)
+    model = load_model(model_dir)
     _, dev = load_sst2(sst2_dir, download=False)
     texts = dev.texts[:n]
     card = scorecard(model, texts, METHODS, settings=SETTINGS, random_repeats=5)
     summary = card.summary()
+    summary["model_seconds"] = model_seconds(model, texts)
     print(f"\nSST-2 dev, {len(texts)} sentences, model {model_dir}")
     print(summary.round(3).to_string())
     print("\nmean pairwise Spearman agreement")
@@ -55,22 +62,58 @@ def sst2_scorecard(model_dir: Path, n: int, sst2_dir: Path) -> dict:
     }
 
 
-def eraser_plausibility(num_docs: int, eraser_dir: Path, max_length: int) -> dict:
+def model_seconds(model, texts) -> float:
+    """The model's own median seconds for one text: what an explanation's cost compares to."""
+    model.predict_proba([texts[0]])  # warm-up
+    times = []
+    for text in texts:
+        started = time.perf_counter()
+        model.predict_proba([text])
+        times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
+def eraser_model(eraser_dir: Path, max_length: int, model_dir: Path | None):
+    """``model_dir`` read up to ``max_length`` word pieces, or a small transformer trained
+    on the ERASER training reviews."""
+    if model_dir is not None:
+        model = load_model(model_dir)
+        model.max_length = max_length  # an encoder reads up to its position limit (512)
+        return model
     train = load_eraser_movies(eraser_dir, "train")
-    model = TextClassifier(
+    return TextClassifier(
         ModelConfig(d_model=64, d_ff=128, num_layers=1, max_length=max_length, dropout=0.3),
         TrainConfig(num_epochs=6, batch_size=16, learning_rate=2e-3, seed=0),
     ).fit([d.text for d in train], [d.label for d in train])
+
+
+def eraser_plausibility(
+    num_docs: int, eraser_dir: Path, max_length: int, model_dir: Path | None, ig_steps: int
+) -> dict:
+    model = eraser_model(eraser_dir, max_length, model_dir)
     test = load_eraser_movies(eraser_dir, "test")
-    accuracy = model.score([d.text for d in test], [d.label for d in test])
+    # ERASER's labels are NEG/POS; an SST-2 model's are 0/1.
+    names = {"NEG": 0, "POS": 1} if set(map(str, model.classes_)) == {"0", "1"} else None
+    labels = [names[d.label] if names else d.label for d in test]
+    accuracy = float(np.mean(model.predict([d.text for d in test]) == np.array(labels)))
+    settings = {**SETTINGS, "integrated-gradients": {"n_steps": ig_steps}}
     rows = []
-    for doc in test[:num_docs]:
+    for doc, label in zip(test[:num_docs], labels, strict=False):
         for method in LONG_DOCUMENT_METHODS:
-            result = explain(model, doc.text, method, **SETTINGS.get(method, {}))
+            result = explain(model, doc.text, method, **settings.get(method, {}))
             human = rationale_mask(result.words, doc.rationale_spans)
-            if not human[: result.settings["visible_words"]].any():
+            seen = human[: result.settings["visible_words"]]
+            if not seen.any():
                 continue  # every rationale lies past max_length: nothing to score
-            rows.append({"method": method, **plausibility(result, human, label=doc.label)})
+            # A random ranking's expected token F1 and average precision: the share of
+            # rationale words among the words read.
+            rows.append(
+                {
+                    "method": method,
+                    **plausibility(result, human, label=label),
+                    "random": float(seen.mean()),
+                }
+            )
     table = pd.DataFrame(rows).groupby("method", sort=False).mean()
     print(f"\nERASER movies: {num_docs} test documents, model test accuracy {accuracy:.3f}")
     print(table.round(3).to_string())
@@ -90,6 +133,10 @@ def main() -> None:
     parser.add_argument("--eraser", type=Path, default=SHARED / "eraser_movies")
     parser.add_argument("--eraser-docs", type=int, default=30, help="0 skips ERASER (30)")
     parser.add_argument("--eraser-max-length", type=int, default=1024)
+    parser.add_argument(
+        "--eraser-model", type=Path, help="explain this model on ERASER instead of training one"
+    )
+    parser.add_argument("--ig-steps", type=int, default=50, help="IG steps on ERASER (50)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results/explanations.json")
     args = parser.parse_args()
 
@@ -104,7 +151,11 @@ def main() -> None:
     }
     if args.eraser_docs:
         results["eraser"] = eraser_plausibility(
-            args.eraser_docs, args.eraser, args.eraser_max_length
+            args.eraser_docs,
+            args.eraser,
+            args.eraser_max_length,
+            args.eraser_model,
+            args.ig_steps,
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, default=_json_default) + "\n")
