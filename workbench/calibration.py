@@ -138,3 +138,16 @@ class Calibration:
                 f"{where}: calibration temperature must be positive, got {temperature}"
             )
         return replace(calibration, temperature=temperature)
+
+
+def calibrate(model: Any, validation: Any, enabled: bool = True) -> Calibration:
+    """The calibration entry for a just-trained ``model``: a temperature fitted on the
+    ``validation`` texts and labels (``LabeledTexts``) through ``model.predict_logits``, or
+    an unfitted entry saying why (switched off, or no validation data)."""
+    if not enabled:
+        return Calibration(note="not fitted: calibrate=False")
+    if validation is None:
+        return Calibration(note="not fitted: no validation data (val_size=0)")
+    index = {label: i for i, label in enumerate(model.classes_.tolist())}
+    label_index = np.array([index[y] for y in validation.labels])
+    return Calibration.fit(model.predict_logits(validation.texts), label_index)

@@ -31,11 +31,12 @@ from workbench.artifacts import (
     write_json,
 )
 from workbench.batching import TokenizedDataset, check_soft_labels, pad_batch
-from workbench.calibration import Calibration, scaled_softmax
+from workbench.calibration import Calibration, calibrate, scaled_softmax
 from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
 from workbench.data import (
     LabeledTexts,
     as_text_list,
+    check_validation_labels,
     plain_labels,
     stratified_split,
     validate_labeled,
@@ -145,13 +146,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
         self.classes_ = np.array(classes)
         index = {label: i for i, label in enumerate(self.classes_.tolist())}
-        if val is not None:
-            unseen = sorted(set(val.labels) - set(index), key=str)
-            if unseen:
-                raise InputError(
-                    f"validation labels {unseen} never occur in the training data "
-                    f"(training labels: {list(index)}); fix the labels or the split"
-                )
+        check_validation_labels(val, self.classes_.tolist())
 
         self.tokenizer_ = WordTokenizer.train(train_texts, self.tokenizer_config)
         set_seed(train_config.seed)  # before the model exists: its initial weights use it
@@ -182,17 +177,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             progress=progress,
         )
         self.device_ = torch.device(self.history_.device)
-        self.calibration_ = self._calibrate(val, index)
+        self.calibration_ = calibrate(self, val, self.calibrate)
         self.temperature_ = self.calibration_.temperature
         return self
-
-    def _calibrate(self, val: LabeledTexts | None, index: dict) -> Calibration:
-        if not self.calibrate:
-            return Calibration(note="not fitted: calibrate=False")
-        if val is None:
-            return Calibration(note="not fitted: no validation data (val_size=0)")
-        logits = self.predict_logits(val.texts)
-        return Calibration.fit(logits, np.array([index[y] for y in val.labels]))
 
     def num_parameters(self) -> int:
         """Number of weights in the trained network (embeddings included)."""

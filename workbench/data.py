@@ -398,6 +398,18 @@ def load_table(
     return _load_table(path, text_col, label_col, encoding, fmt)
 
 
+def check_validation_labels(validation: LabeledTexts | None, classes: Sequence) -> None:
+    """Every validation label must be one the model learns from its training labels."""
+    if validation is None:
+        return
+    unseen = sorted(set(validation.labels) - set(classes), key=str)
+    if unseen:
+        raise InputError(
+            f"validation labels {unseen} never occur in the training data "
+            f"(training labels: {list(classes)}); fix the labels or the split"
+        )
+
+
 def stratified_split(
     data: LabeledTexts, *, val_size: float = 0.1, test_size: float = 0.0, seed: int = 0
 ) -> tuple[LabeledTexts, LabeledTexts, LabeledTexts | None]:

@@ -57,11 +57,12 @@ from workbench.artifacts import (
     write_json,
 )
 from workbench.batching import TokenizedDataset, pad_batch
-from workbench.calibration import Calibration, scaled_softmax
+from workbench.calibration import Calibration, calibrate, scaled_softmax
 from workbench.config import TrainConfig
 from workbench.data import (
     LabeledTexts,
     as_text_list,
+    check_validation_labels,
     plain_labels,
     stratified_split,
     validate_labeled,
@@ -454,13 +455,7 @@ class PretrainedEncoderClassifier(_PieceModel, ClassifierMixin, BaseEstimator):
         train, val = _split_for_fit(texts, labels, validation, val_size, self.seed)
         self.classes_ = np.array(sorted(set(train.labels)))
         index = {label: i for i, label in enumerate(self.classes_.tolist())}
-        if val is not None:
-            unseen = sorted(set(val.labels) - set(index), key=str)
-            if unseen:
-                raise InputError(
-                    f"validation labels {unseen} never occur in the training data "
-                    f"(training labels: {list(index)}); fix the labels or the split"
-                )
+        check_validation_labels(val, self.classes_.tolist())
         self.model_ = MeanPooledEncoder(encoder, len(self.classes_))
 
         def encode(data: LabeledTexts) -> TokenizedDataset:
@@ -486,13 +481,7 @@ class PretrainedEncoderClassifier(_PieceModel, ClassifierMixin, BaseEstimator):
             progress=progress,
         )
         self.device_ = torch.device(self.history_.device)
-        if not self.calibrate:
-            self.calibration_ = Calibration(note="not fitted: calibrate=False")
-        elif val is None:
-            self.calibration_ = Calibration(note="not fitted: no validation data (val_size=0)")
-        else:
-            label_index = np.array([index[y] for y in val.labels])
-            self.calibration_ = Calibration.fit(self.predict_logits(val.texts), label_index)
+        self.calibration_ = calibrate(self, val, self.calibrate)
         self.temperature_ = self.calibration_.temperature
         return self
 
