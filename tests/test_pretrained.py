@@ -353,3 +353,19 @@ def test_the_train_panel_fine_tunes_the_encoder_with_curves_and_save(make_corpus
     # The explain panel offers every method for it.
     methods = explain_panel(panel.classifier, ["good film"]).method_boxes
     assert not any(box.disabled for box in methods.values())
+
+
+def test_cli_refuses_an_unsafe_encoder_directory_and_writes_nothing(
+    hf_classifier_dir, tmp_path, capsys
+):
+    broken = _copy(hf_classifier_dir, tmp_path / "pickled")
+    (broken / "model.safetensors").unlink()
+    (broken / "pytorch_model.bin").write_bytes(b"never unpickled")
+    table = tmp_path / "train.csv"
+    table.write_text("text,label\ngood,pos\nbad,neg\nfine,pos\nawful,neg\n", encoding="utf-8")
+    out = tmp_path / "model"
+    argv = ["train", "--data", str(table), "--encoder", str(broken), "--out", str(out)]
+    assert main([*argv, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "pickle" in err
+    assert not out.exists()
