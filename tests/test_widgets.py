@@ -391,3 +391,13 @@ def test_compare_panel_shows_errors_instead_of_raising(make_corpus):
     assert "select at least one model" in panel.error and panel.comparison is None
     assert panel.explain_both() is False and "run a comparison first" in panel.error
     assert not panel.run_button.disabled
+
+
+def test_train_panel_early_stopping_can_watch_the_validation_loss(small_data):
+    panel = tiny_panel(*small_data)
+    panel.monitor.value = "loss"
+    assert panel.train_config().monitor == "loss"
+    panel.epochs.value = 2
+    assert panel.train()
+    losses = [e["val_loss"] for e in panel.history.epochs]
+    assert panel.history.best_epoch == 1 + losses.index(min(losses))

@@ -387,7 +387,8 @@ class PretrainedEncoderClassifier(_PieceModel, ClassifierMixin, BaseEstimator):
         seed: seeds the head's initialisation and the shuffling.
         device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"`` ...
         calibrate: fit a temperature on the validation split after fine-tuning.
-        patience: epochs without a better validation accuracy before fine-tuning stops.
+        patience: epochs without a better validation score before fine-tuning stops.
+        monitor: the validation score early stopping watches: "accuracy", "macro_f1" or "loss".
     """
 
     def __init__(
@@ -403,6 +404,7 @@ class PretrainedEncoderClassifier(_PieceModel, ClassifierMixin, BaseEstimator):
         device: str = "auto",
         calibrate: bool = True,
         patience: int = 2,
+        monitor: str = "accuracy",
     ) -> None:
         self.model_name_or_path = model_name_or_path
         self.mode = mode
@@ -415,6 +417,7 @@ class PretrainedEncoderClassifier(_PieceModel, ClassifierMixin, BaseEstimator):
         self.device = device
         self.calibrate = calibrate
         self.patience = patience
+        self.monitor = monitor
 
     # ----------------------------------------------------------------- training
     def fit(
@@ -466,6 +469,7 @@ class PretrainedEncoderClassifier(_PieceModel, ClassifierMixin, BaseEstimator):
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
             patience=self.patience,
+            monitor=self.monitor,
             seed=self.seed,
             device=self.device,
         )

@@ -206,8 +206,8 @@ class TrainPanel(Panel):
     """Controls, live curves, final metrics and saving for one :class:`TextClassifier`.
 
     Build it with :func:`train_panel`. Widgets (attributes): ``size``, ``learning_rate``,
-    ``warmup``, ``epochs``, ``patience``, ``dropout``, ``train_button``, ``stop_button``,
-    ``progress``, ``status``, ``curves`` (an ``Output`` showing ``curves_figure``),
+    ``warmup``, ``epochs``, ``patience``, ``monitor``, ``dropout``, ``train_button``,
+    ``stop_button``, ``progress``, ``status``, ``curves`` (an ``Output`` showing ``curves_figure``),
     ``metrics`` (HTML), ``confusion`` (an ``Output``), ``save_path``, ``save_button``,
     ``save_status``. Results: ``classifier``, ``history``, ``evaluation``.
     """
@@ -260,6 +260,11 @@ class TrainPanel(Panel):
         )
         self.epochs = widgets.IntSlider(value=2 if smoke else 10, min=1, max=40, layout=wide)
         self.patience = widgets.IntSlider(value=2, min=1, max=10, layout=wide)
+        self.monitor = widgets.Dropdown(
+            options=[("validation accuracy", "accuracy"), ("validation loss", "loss")],
+            value="accuracy",
+            layout=wide,
+        )
         self.dropout = widgets.FloatSlider(
             value=0.1, min=0.0, max=0.6, step=0.05, readout_format=".2f", layout=wide
         )
@@ -286,6 +291,7 @@ class TrainPanel(Panel):
             labelled("warm-up", self.warmup),
             labelled("max epochs", self.epochs),
             labelled("patience", self.patience),
+            labelled("early stopping watches", self.monitor),
             labelled("dropout", self.dropout),
             widgets.HBox([self.train_button, self.stop_button, self.progress]),
             self.status,
@@ -320,6 +326,7 @@ class TrainPanel(Panel):
                 num_epochs=int(self.epochs.value),
                 learning_rate=float(self.learning_rate.value),
                 patience=int(self.patience.value),
+                monitor=self.monitor.value,
                 device=self.device,
             )
         return TextClassifier(model_config=self.model_config(), train_config=self.train_config())
@@ -335,6 +342,7 @@ class TrainPanel(Panel):
             learning_rate=float(self.learning_rate.value),
             warmup_ratio=float(self.warmup.value),
             patience=int(self.patience.value),
+            monitor=self.monitor.value,
             batch_size=self.batch_size,
             seed=self.seed,
             device=self.device,
