@@ -225,16 +225,15 @@ class _HFNetwork(nn.Module):
         mask = attention_mask.long()  # (B, T)
         if presence is not None:  # a 4-D float mask is used by transformers as is: a bias
             mask = presence_bias(attention_mask, presence, self.backbone.dtype)
-        if output_attentions:
-            # SDPA kernels return no weights; the eager path computes softmax(QKᵀ/√d)·V.
-            self.backbone.set_attn_implementation("eager")
+        if not output_attentions:
+            return self.backbone(input_ids=input_ids, attention_mask=mask)
+        # SDPA kernels return no weights; the eager path computes softmax(QKᵀ/√d)·V.
+        previous = self.backbone.config._attn_implementation
+        self.backbone.set_attn_implementation("eager")
         try:
-            return self.backbone(
-                input_ids=input_ids, attention_mask=mask, output_attentions=output_attentions
-            )
+            return self.backbone(input_ids=input_ids, attention_mask=mask, output_attentions=True)
         finally:
-            if output_attentions:
-                self.backbone.set_attn_implementation("sdpa")
+            self.backbone.set_attn_implementation(previous)
 
     @staticmethod
     def _output(logits, labels, out, output_attentions) -> ClassifierOutput:
