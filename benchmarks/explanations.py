@@ -88,7 +88,12 @@ def eraser_model(eraser_dir: Path, max_length: int, model_dir: Path | None):
 
 
 def eraser_plausibility(
-    num_docs: int, eraser_dir: Path, max_length: int, model_dir: Path | None, ig_steps: int
+    num_docs: int,
+    eraser_dir: Path,
+    max_length: int,
+    model_dir: Path | None,
+    ig_steps: int,
+    methods: list[str],
 ) -> dict:
     model = eraser_model(eraser_dir, max_length, model_dir)
     test = load_eraser_movies(eraser_dir, "test")
@@ -99,7 +104,7 @@ def eraser_plausibility(
     settings = {**SETTINGS, "integrated-gradients": {"n_steps": ig_steps}}
     rows = []
     for doc, label in zip(test[:num_docs], labels, strict=False):
-        for method in LONG_DOCUMENT_METHODS:
+        for method in methods:
             result = explain(model, doc.text, method, **settings.get(method, {}))
             human = rationale_mask(result.words, doc.rationale_spans)
             seen = human[: result.settings["visible_words"]]
@@ -137,6 +142,11 @@ def main() -> None:
         "--eraser-model", type=Path, help="explain this model on ERASER instead of training one"
     )
     parser.add_argument("--ig-steps", type=int, default=50, help="IG steps on ERASER (50)")
+    parser.add_argument(
+        "--eraser-methods",
+        default=",".join(LONG_DOCUMENT_METHODS),
+        help=f"comma-separated methods for ERASER ({','.join(LONG_DOCUMENT_METHODS)})",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results/explanations.json")
     args = parser.parse_args()
 
@@ -156,6 +166,7 @@ def main() -> None:
             args.eraser_max_length,
             args.eraser_model,
             args.ig_steps,
+            args.eraser_methods.split(","),
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, default=_json_default) + "\n")
