@@ -342,7 +342,9 @@ def fit(
                 epoch_examples += len(batch["labels"])
                 state.epoch_loss = epoch_loss / epoch_examples
                 bar.update(1)
-                bar.set_postfix(loss=f"{state.loss:.4f}", epoch=epoch + 1)
+                # refresh=False: redraw at tqdm's own pace, not every step; a forced redraw per
+                # step floods a notebook's output channel (hundreds of messages per epoch).
+                bar.set_postfix(loss=f"{state.loss:.4f}", epoch=epoch + 1, refresh=False)
                 for callback in callbacks:
                     callback.on_batch_end(state)
             epoch_loss, epoch_examples = sum_across_ranks([epoch_loss, epoch_examples], ranks)
