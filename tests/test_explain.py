@@ -445,3 +445,11 @@ def test_scorecard_scores_every_method_on_every_text(planted_model):
     assert (
         summary.loc["shap", "comprehensiveness"] > summary.loc["shap", "random_comprehensiveness"]
     )
+
+
+def test_shap_explains_a_one_word_text(planted_model):
+    # shap's Partition explainer raises on one word; its value is p(text) - p("").
+    result = explain(planted_model, "zork", "shap")
+    empty = planted_model.predict_proba([""])[0]
+    np.testing.assert_allclose(result.base_values, empty, atol=1e-6)  # batched vs alone
+    np.testing.assert_allclose(result.attributions[0], result.probabilities - result.base_values)

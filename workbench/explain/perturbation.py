@@ -221,7 +221,9 @@ def shap_explanation(
     predictor = ModelPredictor(model, batch_size)
     classes = [plain(c) for c in model.classes_]
     settings: dict[str, Any] = {"algorithm": algorithm}
-    if algorithm == "exact":
+    # shap's Partition explainer cannot cluster a single word (it raises); for one word the
+    # Owen and the Shapley value coincide, p(text) - p(""), so enumerate its two coalitions.
+    if algorithm == "exact" or visible == 1:
         values, base_values = _exact_shap(predictor, words[:visible], visible_text)
         settings |= {"values": "Shapley (exact)", "coalitions": 2**visible}
     else:
