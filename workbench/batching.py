@@ -184,3 +184,26 @@ def make_loader(
         return batch
 
     return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, pin_memory=pin_memory)
+
+
+@torch.inference_mode()
+def batched_logits(
+    network: torch.nn.Module,
+    ids: Sequence[Sequence[int]],
+    pad_id: int,
+    num_classes: int,
+    device: torch.device,
+    batch_size: int,
+) -> np.ndarray:
+    """``network``'s logits ``(n, num_classes)`` for encoded texts, in their input order.
+
+    Texts are sorted by length into batches, so each batch pads only to its own longest.
+    """
+    order = np.argsort([len(i) for i in ids], kind="stable")
+    logits = np.empty((len(ids), num_classes), dtype=np.float64)
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        input_ids, mask = pad_batch([ids[i] for i in rows], pad_id)
+        out = network(input_ids.to(device), mask.to(device))
+        logits[rows] = out.logits.double().cpu().numpy()
+    return logits

@@ -30,7 +30,7 @@ from workbench.artifacts import (
     write_artifact,
     write_json,
 )
-from workbench.batching import TokenizedDataset, check_soft_labels, pad_batch
+from workbench.batching import TokenizedDataset, batched_logits, check_soft_labels
 from workbench.calibration import Calibration, calibrate, scaled_softmax
 from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
 from workbench.data import (
@@ -40,6 +40,7 @@ from workbench.data import (
     plain_labels,
     stratified_split,
     validate_labeled,
+    validation_data,
 )
 from workbench.errors import InputError
 from workbench.model import build_model
@@ -124,12 +125,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             soft = check_soft_labels(soft_labels, len(texts), len(classes))
 
         if validation is not None:
-            val = LabeledTexts(
-                as_text_list(validation[0], "validation texts"),
-                plain_labels(validation[1]),
-                source="validation data",
-            )
-            validate_labeled(val)
+            val = validation_data(validation)
             train_rows = np.arange(len(texts))
         elif val_size > 0:
             train_gold, val_gold = _split_rows([labels[i] for i in gold], val_size, train_config)
@@ -208,16 +204,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         """
         self._check_fitted()
         model = self._inference_model(precision)
-        texts = as_text_list(texts)
-        ids = self.tokenizer_.encode_ids(texts, self.model_.config.max_length)
-        order = np.argsort([len(i) for i in ids], kind="stable")
-        logits = np.empty((len(texts), len(self.classes_)), dtype=np.float64)
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            input_ids, mask = pad_batch([ids[i] for i in rows], self.tokenizer_.pad_id)
-            out = model(input_ids.to(self.device_), mask.to(self.device_))
-            logits[rows] = out.logits.double().cpu().numpy()
-        return logits
+        ids = self.tokenizer_.encode_ids(as_text_list(texts), self.model_.config.max_length)
+        pad_id = self.tokenizer_.pad_id
+        return batched_logits(model, ids, pad_id, len(self.classes_), self.device_, batch_size)
 
     def word_pieces(self, text: str) -> WordPieces:
         """``text`` as the network reads it: ``[CLS]``, then one token per word unit, cut

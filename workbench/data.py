@@ -398,6 +398,17 @@ def load_table(
     return _load_table(path, text_col, label_col, encoding, fmt)
 
 
+def validation_data(validation: tuple[Sequence, Sequence]) -> LabeledTexts:
+    """A ``(texts, labels)`` validation pair as checked ``LabeledTexts``."""
+    data = LabeledTexts(
+        as_text_list(validation[0], "validation texts"),
+        plain_labels(validation[1]),
+        source="validation data",
+    )
+    validate_labeled(data)
+    return data
+
+
 def check_validation_labels(validation: LabeledTexts | None, classes: Sequence) -> None:
     """Every validation label must be one the model learns from its training labels."""
     if validation is None:

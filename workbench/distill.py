@@ -39,6 +39,7 @@ from workbench.data import (
     plain_labels,
     stratified_split,
     validate_labeled,
+    validation_data,
 )
 from workbench.errors import InputError
 from workbench.tokenizer import UNK, split_words
@@ -382,11 +383,7 @@ def transfer_set(
     order = _column_order(teacher, data.labels)
     train, held_out = data, None
     if validation is not None:
-        held_out = LabeledTexts(
-            as_text_list(validation[0], "validation texts"),
-            plain_labels(validation[1]),
-            source="validation data",
-        )
+        held_out = validation_data(validation)
     elif val_size > 0:
         train, held_out, _ = stratified_split(data, val_size=val_size, seed=seed)
     extra = augment(train.texts, n_per_text=augment_per_text, seed=seed)

@@ -56,7 +56,7 @@ from workbench.artifacts import (
     write_artifact,
     write_json,
 )
-from workbench.batching import TokenizedDataset, pad_batch
+from workbench.batching import TokenizedDataset, batched_logits, pad_batch
 from workbench.calibration import Calibration, calibrate, scaled_softmax
 from workbench.config import TrainConfig
 from workbench.data import (
@@ -66,6 +66,7 @@ from workbench.data import (
     plain_labels,
     stratified_split,
     validate_labeled,
+    validation_data,
 )
 from workbench.errors import InputError
 from workbench.model import ClassifierOutput, mean_pool, presence_bias
@@ -305,16 +306,11 @@ class _PieceModel:
         self._check_fitted()
         if self.model_.training:
             self.model_.eval()
-        texts = as_text_list(texts)
-        ids = self._encode_ids(texts)
-        order = np.argsort([len(i) for i in ids], kind="stable")
-        logits = np.empty((len(texts), len(self.classes_)), dtype=np.float64)
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            input_ids, mask = pad_batch([ids[i] for i in rows], self.hf_tokenizer_.pad_token_id)
-            out = self.model_(input_ids.to(self.device_), mask.to(self.device_))
-            logits[rows] = out.logits.double().cpu().numpy()
-        return logits
+        ids = self._encode_ids(as_text_list(texts))
+        pad_id = self.hf_tokenizer_.pad_token_id
+        return batched_logits(
+            self.model_, ids, pad_id, len(self.classes_), self.device_, batch_size
+        )
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated class probabilities ``(n, k)``, columns in ``classes_`` order:
@@ -353,13 +349,7 @@ def _split_for_fit(
     train = LabeledTexts(as_text_list(texts), plain_labels(labels), source="training data")
     validate_labeled(train)
     if validation is not None:
-        val = LabeledTexts(
-            as_text_list(validation[0], "validation texts"),
-            plain_labels(validation[1]),
-            source="validation data",
-        )
-        validate_labeled(val)
-        return train, val
+        return train, validation_data(validation)
     if val_size > 0:
         train, val, _ = stratified_split(train, val_size=val_size, seed=seed)
         return train, val
