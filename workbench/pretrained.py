@@ -493,8 +493,7 @@ class PretrainedEncoderClassifier(_PieceModel, ClassifierMixin, BaseEstimator):
             hidden = self.encoder_(
                 input_ids=ids.to(self.device_), attention_mask=mask.long().to(self.device_)
             ).last_hidden_state  # (B, T, C)
-            weights = mask.unsqueeze(-1).to(self.device_, hidden.dtype)  # (B, T, 1)
-            pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)  # (B, C)
+            pooled = mean_pool(hidden, mask.to(self.device_))  # (B, C)
             out[rows] = pooled.double().cpu().numpy()
         return out
 
