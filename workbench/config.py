@@ -8,20 +8,41 @@ the comment beside it says why it matters. All three serialise to JSON through
 from __future__ import annotations
 
 import math
+import numbers
+import typing
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from workbench.errors import InputError
 
+# Upper bounds no real run comes near; they stop a mistyped or hostile value (a config.json
+# saying d_model: 10^9) from allocating gigabytes before anything else can object.
+MAX_VOCAB_SIZE = 2_000_000
+MAX_LABELS = 100_000
+MAX_LENGTH = 16_384
+MAX_D_MODEL = 8_192
+MAX_D_FF = 65_536
+MAX_LAYERS = 128
+MAX_EPOCHS = 100_000
+MAX_BATCH_SIZE = 65_536
+MAX_MIN_FREQUENCY = 1_000_000_000
+MAX_SEED = 2**32 - 1  # NumPy's seeding accepts 0 .. 2^32 - 1
+
 
 class _JsonConfig:
-    """Round trip to plain dicts, rejecting keys this version does not know."""
+    """Round trip to plain dicts, rejecting keys this version does not know, and a check
+    of every value's type against its annotation (run by each ``__post_init__``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)  # type: ignore[call-overload]
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]):
+        if not isinstance(values, dict):
+            raise InputError(
+                f"{cls.__name__} settings must be a JSON object of name: value pairs, "
+                f"got {type(values).__name__}"
+            )
         known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
         unknown = sorted(set(values) - known)
         if unknown:
@@ -30,6 +51,51 @@ class _JsonConfig:
                 f"known settings are {sorted(known)}"
             )
         return cls(**values)
+
+    def _check_types(self) -> None:
+        """Each field holds its annotated type; NumPy numbers become Python ones.
+
+        An int setting takes an integer (not a bool, not 32.0: a float there is a typo or a
+        damaged file, never meant), a float setting any real number, a choice one of its
+        listed strings.
+        """
+        hints = typing.get_type_hints(type(self))
+        for f in fields(self):  # type: ignore[arg-type]
+            kind, value = hints[f.name], getattr(self, f.name)
+            if typing.get_origin(kind) is not Literal and typing.get_args(kind):
+                if value is None:  # "int | None": None is allowed
+                    continue
+                kind = typing.get_args(kind)[0]
+            setattr(self, f.name, _typed(f.name, value, kind))
+
+    def _check_range(self, name: str, low: float, high: float = math.inf) -> None:
+        """``low <= value <= high``, or an error that names the setting and the range."""
+        value = getattr(self, name)
+        if not low <= value <= high:  # also false for NaN
+            allowed = f"at least {low:,}" if high == math.inf else f"from {low:,} to {high:,}"
+            raise InputError(f"{name} must be {allowed}, got {value!r}")
+
+
+def _typed(name: str, value: Any, kind: Any) -> Any:
+    """``value`` as the plain Python value of ``kind``, or an error naming the setting."""
+    if typing.get_origin(kind) is Literal:
+        choices = typing.get_args(kind)
+        if value not in choices or not isinstance(value, str):
+            raise InputError(
+                f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}"
+            )
+        return value
+    is_bool = isinstance(value, bool)
+    if kind is bool and is_bool:
+        return value
+    if kind is int and isinstance(value, numbers.Integral) and not is_bool:
+        return int(value)
+    if kind is float and isinstance(value, numbers.Real) and not is_bool:
+        return float(value)
+    if kind is str and isinstance(value, str):
+        return value
+    wanted = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    raise InputError(f"{name} must be {wanted[kind]}, got {value!r} ({type(value).__name__})")
 
 
 @dataclass
@@ -44,10 +110,9 @@ class TokenizerConfig(_JsonConfig):
     max_vocab_size: int = 30_000
 
     def __post_init__(self) -> None:
-        if self.min_frequency < 1:
-            raise InputError(f"min_frequency must be at least 1, got {self.min_frequency}")
-        if self.max_vocab_size < 10:
-            raise InputError(f"max_vocab_size must be at least 10, got {self.max_vocab_size}")
+        self._check_types()
+        self._check_range("min_frequency", 1, MAX_MIN_FREQUENCY)
+        self._check_range("max_vocab_size", 10, MAX_VOCAB_SIZE)
 
 
 @dataclass
@@ -55,7 +120,8 @@ class ModelConfig(_JsonConfig):
     # Filled in from the trained tokenizer and the labels; 0 means "not known yet".
     vocab_size: int = 0
     num_labels: int = 0
-    # Longer inputs are truncated; position embeddings exist only up to here.
+    # Longer inputs are truncated; position embeddings exist only up to here. It counts
+    # [CLS], so 2 is the least that reads a word.
     max_length: int = 128
     # Width of every token vector; the main knob for capacity (and cost, quadratically).
     d_model: int = 128
@@ -77,23 +143,30 @@ class ModelConfig(_JsonConfig):
     architecture: Literal["transformer", "bag-of-embeddings"] = "transformer"
 
     def __post_init__(self) -> None:
-        if self.num_heads < 1 or self.d_model % self.num_heads:
+        self._check_types()
+        self._check_range("vocab_size", 0, MAX_VOCAB_SIZE)
+        self._check_range("num_labels", 0, MAX_LABELS)
+        if self.max_length < 2:
+            raise InputError(
+                f"max_length must be at least 2, got {self.max_length}: it counts the [CLS] "
+                "token, so with less no word fits and the model predicts one constant"
+            )
+        self._check_range("max_length", 2, MAX_LENGTH)
+        self._check_range("d_model", 1, MAX_D_MODEL)
+        self._check_range("num_heads", 1, self.d_model)
+        if self.d_model % self.num_heads:
             raise InputError(
                 f"d_model ({self.d_model}) must be divisible by num_heads ({self.num_heads}); "
                 "pick e.g. d_model=128 with num_heads=4"
             )
+        self._check_range("num_layers", 1, MAX_LAYERS)
+        self._check_range("d_ff", 1, MAX_D_FF)
         if not 0.0 <= self.dropout < 1.0:
             raise InputError(f"dropout must be in [0, 1), got {self.dropout}")
-        if self.pooling not in ("mean", "cls"):
-            raise InputError(f"pooling must be 'mean' or 'cls', got {self.pooling!r}")
-        if self.architecture not in ("transformer", "bag-of-embeddings"):
-            raise InputError(
-                "architecture must be 'transformer' or 'bag-of-embeddings', "
-                f"got {self.architecture!r}"
-            )
-        for name in ("max_length", "d_model", "num_layers", "d_ff"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.vocab_size > 0:
+            self._check_range("pad_token_id", 0, self.vocab_size - 1)
+        else:
+            self._check_range("pad_token_id", 0, MAX_VOCAB_SIZE - 1)
 
 
 @dataclass
@@ -136,22 +209,23 @@ class TrainConfig(_JsonConfig):
     distill_alpha: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.num_epochs < 1:
-            raise InputError(f"num_epochs must be at least 1, got {self.num_epochs}")
-        if self.batch_size < 1:
-            raise InputError(f"batch_size must be at least 1, got {self.batch_size}")
-        if self.learning_rate <= 0:
-            raise InputError(f"learning_rate must be positive, got {self.learning_rate}")
-        if self.weight_decay < 0:
-            raise InputError(f"weight_decay must be non-negative, got {self.weight_decay}")
+        self._check_types()
+        self._check_range("num_epochs", 1, MAX_EPOCHS)
+        self._check_range("batch_size", 1, MAX_BATCH_SIZE)
+        if not 0 < self.learning_rate < math.inf:
+            raise InputError(f"learning_rate must be positive and finite, got {self.learning_rate}")
+        if not 0 <= self.weight_decay < math.inf:
+            raise InputError(
+                f"weight_decay must be non-negative and finite, got {self.weight_decay}"
+            )
+        if not self.max_grad_norm > 0:  # inf is allowed: no clipping
+            raise InputError(f"max_grad_norm must be positive, got {self.max_grad_norm}")
+        self._check_range("patience", 1)
         if not 0.0 <= self.label_smoothing < 1.0:
             raise InputError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if not 0.0 <= self.warmup_ratio < 1.0:
             raise InputError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
-        if self.monitor not in ("accuracy", "macro_f1", "loss"):
-            raise InputError(
-                f"monitor must be 'accuracy', 'macro_f1' or 'loss', got {self.monitor!r}"
-            )
+        self._check_range("seed", 0, MAX_SEED)
         if not 0 < self.distill_temperature < math.inf:
             raise InputError(
                 f"distill_temperature must be positive and finite, got {self.distill_temperature}"
