@@ -7,6 +7,7 @@ import torch
 from workbench.batching import (
     BucketBatchSampler,
     TokenizedDataset,
+    batched_logits,
     check_soft_labels,
     make_loader,
     pad_batch,
@@ -300,3 +301,12 @@ def test_make_loader_shards_between_replicas():
     ]
     assert len(loaders[0]) == len(loaders[1])
     assert set(indices[0]) | set(indices[1]) == set(range(40))
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True])
+def test_issue14_case16_batched_logits_refuses_a_batch_size_below_one(batch_size):
+    """Issue 14 case 16: predict_proba(..., batch_size=0) gave range()'s 'arg 3 must not be
+    zero' from deep inside; the message names the setting."""
+    network = torch.nn.Identity()
+    with pytest.raises(InputError, match="batch_size must be a whole number of at least 1"):
+        batched_logits(network, [[2, 5]], 0, 2, torch.device("cpu"), batch_size)

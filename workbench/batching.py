@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -199,6 +200,12 @@ def batched_logits(
 
     Texts are sorted by length into batches, so each batch pads only to its own longest.
     """
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, numbers.Integral)
+        or batch_size < 1
+    ):
+        raise InputError(f"batch_size must be a whole number of at least 1, got {batch_size!r}")
     order = np.argsort([len(i) for i in ids], kind="stable")
     logits = np.empty((len(ids), num_classes), dtype=np.float64)
     for start in range(0, len(order), batch_size):
