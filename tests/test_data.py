@@ -536,3 +536,59 @@ def test_load_sst_trees_shared_data_matches_glue():
     # GLUE's dev set is exactly the binarised dev roots, text and label.
     pairs = sorted(zip(dev.texts, dev.labels, strict=True))
     assert pairs == sorted(zip(glue_dev.texts, glue_dev.labels, strict=True))
+
+
+# --- hostile input (issue 14) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("label", [["positive"], ("positive",)], ids=["list", "tuple"])
+def test_issue14_case16_list_or_tuple_labels_name_the_row_and_the_rule(label):
+    """Issue 14 case 16: a list label gave "unhashable type: 'list'"."""
+    data = LabeledTexts(["a", "b", "c"], ["negative", label, "positive"], "my list")
+    message = rf"my list: label at data row 2 is a {type(label).__name__} .*strings or integers"
+    with pytest.raises(InputError, match=message):
+        validate_labeled(data)
+
+
+def test_issue14_labels_mixing_int_and_float_name_a_row_of_each():
+    with pytest.raises(InputError, match=r"labels mix float and int \(e\.g\. data row 1: 1, data"):
+        validate_labeled(LabeledTexts(["a", "b", "c"], [1, 2.5, 1], "my list"))
+
+
+def test_issue14_case16_one_number_among_string_labels_in_jsonl_is_refused(tmp_path):
+    """Issue 14 case 16: one JSON integer 1 among "positive"/"negative" silently became a
+    third class "1"."""
+    rows = [{"text": "a", "label": "positive"}, {"text": "b", "label": "negative"}]
+    path = write_table(tmp_path / "slip.jsonl", [*rows, {"text": "c", "label": 1}])
+    with pytest.raises(InputError) as info:
+        load_table(path)
+    message = str(info.value)
+    assert "slip.jsonl: label at data row 3 is the number 1" in message
+    assert "data row 1: 'positive'" in message and '("1")' in message
+    # Numbers (or digits in strings) as every label stay fine, as does a quoted "1".
+    ints = [{"text": "a", "label": 0}, {"text": "b", "label": "1"}]
+    assert load_table(write_table(tmp_path / "ints.jsonl", ints)).labels == [0, 1]
+    quoted = write_table(tmp_path / "quoted.jsonl", [*rows, {"text": "c", "label": "1"}])
+    assert load_table(quoted).labels == ["positive", "negative", "1"]
+
+
+def test_issue14_case15_min_classes_1_loads_a_one_class_test_set(tmp_path):
+    """Issue 14 case 15: scoring a model on only-positive reviews is legitimate."""
+    path = write_table(tmp_path / "pos.csv", [{"text": f"t{i}", "label": "pos"} for i in range(3)])
+    with pytest.raises(InputError, match="two classes"):
+        load_table(path)
+    assert load_table(path, min_classes=1).labels == ["pos"] * 3
+
+
+def test_issue14_case13_text_that_is_not_utf8_is_refused_with_its_row(tmp_path):
+    """Issue 14 case 13: a lone surrogate (an undecodable byte under surrogateescape, or a
+    JSON "\\ud83d" without its pair) gave a TypeError from the tokenizer."""
+    path = tmp_path / "lone.jsonl"
+    path.write_text(
+        '{"text": "fine", "label": "a"}\n{"text": "bad \\ud83d", "label": "b"}\n', "utf-8"
+    )
+    message = r"lone\.jsonl: text is not valid UTF-8 at data row 2 \(a lone surrogate U\+D83D"
+    with pytest.raises(InputError, match=message):
+        load_table(path)
+    with pytest.raises(InputError, match=r"texts: text is not valid UTF-8 at item 1 \(byte 0xff"):
+        data.as_text_list(["fine", "bad \udcff"])

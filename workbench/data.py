@@ -123,7 +123,39 @@ def as_text_list(texts: Any, what: str = "texts") -> list[str]:
             f"{what} must all be strings; item {bad[0]} is {type(array[bad[0]]).__name__}"
             f" ({len(bad)} non-string item(s) in all)"
         )
-    return [str(t) for t in array]
+    texts = [str(t) for t in array]
+    check_utf8(texts, what, "item {i}")
+    return texts
+
+
+def check_utf8(texts: Sequence[str], source: str, row: str = "data row {row}") -> None:
+    """Refuse text that cannot be written as UTF-8: lone surrogates, which is what
+    undecodable bytes become in command-line arguments (``$'\xff'``) and what a JSON
+    ``"\ud83d"`` escape without its pair gives. Tokenizers raise a ``TypeError`` on them.
+
+    ``row`` formats where the text is, from its 0-based index ``i`` or 1-based ``row``.
+    """
+    try:
+        "".join(texts).encode("utf-8")  # one call for the common, valid case
+    except UnicodeEncodeError:
+        pass
+    else:
+        return
+    for i, text in enumerate(texts):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as err:
+            code = ord(text[err.start])
+            # surrogateescape keeps an undecodable byte b as the code point 0xDC00 + b
+            what = (
+                f"byte 0x{code - 0xDC00:02x}"
+                if 0xDC80 <= code <= 0xDCFF
+                else f"a lone surrogate U+{code:04X}"
+            )
+            raise InputError(
+                f"{source}: text is not valid UTF-8 at {row.format(i=i, row=i + 1)} ({what} "
+                f"at character {err.start}); give the text in UTF-8"
+            ) from None
 
 
 def plain_labels(labels: Sequence) -> list:
@@ -131,12 +163,14 @@ def plain_labels(labels: Sequence) -> list:
     return [label.item() if isinstance(label, np.generic) else label for label in labels]
 
 
-def validate_labeled(data: LabeledTexts) -> None:
+def validate_labeled(data: LabeledTexts, *, min_classes: int = 2) -> None:
     """Check that ``data`` can be trained on; raise :class:`InputError` if not.
 
-    Checks: at least one row, every text a non-blank string, one label per text, no
-    missing label, one kind of label (all strings or all integers) and at least two
-    classes (label checks only when ``data.labels`` is set).
+    Checks: at least one row, every text a non-blank string that is valid UTF-8, one label
+    per text, no missing label, every label a string or a number (not a list), one kind of
+    label (all strings or all integers) and at least ``min_classes`` classes (label
+    checks only when ``data.labels`` is set). Training needs two classes; scoring a model
+    on a test set of one class (only positive reviews) is legitimate: ``min_classes=1``.
     Rows in messages are data rows counted from 1.
 
     Raises:
@@ -159,6 +193,7 @@ def validate_labeled(data: LabeledTexts) -> None:
             f"{source}: empty or whitespace-only text {_rows(blank)} (rows count from 1, "
             f"header not counted); fill in or remove those rows."
         )
+    check_utf8(texts, source)
     if labels is None:
         return
     if len(labels) != len(texts):
@@ -171,17 +206,24 @@ def validate_labeled(data: LabeledTexts) -> None:
             f"{source}: missing label {_rows(missing)} (rows count from 1, header not "
             f"counted); fill in the labels or remove those rows."
         )
-    kinds = {type(label).__name__ for label in labels}
-    if len(kinds) > 1:
-        first_int = next(i for i, label in enumerate(labels) if isinstance(label, int))
-        first_str = next(i for i, label in enumerate(labels) if isinstance(label, str))
+    not_scalar = [i for i, label in enumerate(labels) if not isinstance(label, (str, int, float))]
+    if not_scalar:
+        example = labels[not_scalar[0]]
         raise InputError(
-            f"{source}: labels mix {' and '.join(sorted(kinds))} (e.g. data row {first_int + 1}: "
-            f"{labels[first_int]!r}, data row {first_str + 1}: {labels[first_str]!r}); "
+            f"{source}: label {_rows(not_scalar)} is a {type(example).__name__} ({example!r}); "
+            f"labels must be strings or integers, one class name per row."
+        )
+    first_of_kind: dict[str, int] = {}
+    for i, label in enumerate(labels):
+        first_of_kind.setdefault(type(label).__name__, i)
+    if len(first_of_kind) > 1:
+        examples = ", ".join(f"data row {i + 1}: {labels[i]!r}" for i in first_of_kind.values())
+        raise InputError(
+            f"{source}: labels mix {' and '.join(sorted(first_of_kind))} (e.g. {examples}); "
             f"use one kind of label throughout."
         )
     classes = Counter(labels)
-    if len(classes) < 2:
+    if len(classes) < min_classes:
         (only,) = classes
         raise InputError(
             f"{source}: all {len(labels)} rows have the label {only!r}, but a classifier needs "
@@ -307,6 +349,17 @@ def _clean_labels(path: Path, values: list) -> list[str] | list[int]:
     # CSV gives "0"/"1" as text; numeric labels should compare equal across file formats.
     if all(isinstance(label, int) or _INT_LABEL.fullmatch(label) for label in present):
         return [None if label is None else int(label) for label in cleaned]
+    # JSON Lines and Parquet keep numbers as numbers: one 1 among "positive"/"negative" is
+    # a slip, and turning it into a third class "1" would train on it silently.
+    numeric = [i for i, label in enumerate(cleaned) if isinstance(label, int)]
+    if numeric:
+        text = next(i for i, label in enumerate(cleaned) if isinstance(label, str))
+        raise InputError(
+            f"{path}: label {_rows(numeric)} is the number {cleaned[numeric[0]]!r}, but the "
+            f"other labels are names (e.g. data row {text + 1}: {cleaned[text]!r}); fix "
+            f'those rows, or write the label as a string ("{cleaned[numeric[0]]}") if it '
+            f"really is a class of its own."
+        )
     return [None if label is None else str(label) for label in cleaned]
 
 
@@ -316,6 +369,7 @@ def _load_table(
     label_col: str | None,
     encoding: str,
     fmt: str,
+    min_classes: int = 2,
 ) -> LabeledTexts:
     if path.is_dir():
         raise InputError(f"{path} is a folder, not a file; pass the path of a table file.")
@@ -352,7 +406,7 @@ def _load_table(
     ]
     labels = None if label_col is None else _clean_labels(path, columns[label_col])
     data = LabeledTexts(texts, labels, str(path))
-    validate_labeled(data)
+    validate_labeled(data, min_classes=min_classes)
     return data
 
 
@@ -363,6 +417,7 @@ def load_table(
     *,
     encoding: str = "utf-8",
     format: str | None = None,
+    min_classes: int = 2,
 ) -> LabeledTexts:
     """Load texts and labels from a CSV, TSV, JSON Lines or Parquet file.
 
@@ -376,6 +431,8 @@ def load_table(
         encoding: Text encoding of CSV, TSV and JSON Lines files.
         format: ``"csv"``, ``"tsv"``, ``"jsonl"`` (or ``"ndjson"``) or ``"parquet"``;
             by default taken from the file suffix.
+        min_classes: The fewest distinct labels accepted: 2 to train on, 1 to score a
+            model on a test set of one class.
 
     Returns:
         The rows, with ``source`` set to ``path``.
@@ -395,7 +452,7 @@ def load_table(
             f"{path}: unknown table format ({given}); supported suffixes are "
             f'{", ".join(_FORMATS)}. Rename the file or pass format= (e.g. format="csv").'
         )
-    return _load_table(path, text_col, label_col, encoding, fmt)
+    return _load_table(path, text_col, label_col, encoding, fmt, min_classes)
 
 
 def validation_data(validation: tuple[Sequence, Sequence]) -> LabeledTexts:
