@@ -1,60 +1,217 @@
 """Artifact directories: written atomically, read back without executing anything.
 
 Every model type saves a directory of plain files (JSON and safetensors, never pickle).
-:func:`write_artifact` builds it in a temporary sibling directory and renames it into
-place, so a crash never leaves half an artifact and an existing one is replaced only by
-a complete one; in a ``torchrun`` job only rank 0 writes. :func:`check_artifact` opens
-one with a message for each way it can be wrong.
+:func:`write_artifact` builds it in a hidden sibling directory, flushes it to disk and
+swaps it into place in one step, so neither a crash, a kill nor a full disk ever leaves
+``--out`` without a complete artifact: it holds the old one or the new one. Saves to one
+place are serialised by a lock on the parent directory, and what a killed save left
+behind is removed by the next one. In a ``torchrun`` job only rank 0 writes.
+:func:`check_artifact` opens one with a message for each way it can be wrong.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
+import functools
+import glob
 import json
 import os
+import secrets
 import shutil
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+
+from safetensors import SafetensorError
 
 from workbench.distributed import is_main_process
 from workbench.errors import InputError
 from workbench.version import __version__
 
+try:  # POSIX; elsewhere saves to one path are not serialised
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
 # Bumped when a change to the files would make older readers misread them.
 ARTIFACT_FORMAT = 1
 
 
-def write_artifact(directory: str | os.PathLike, write: Callable[[Path], None]) -> Path:
-    """Call ``write(staging_dir)``, then move the finished directory to ``directory``.
+def check_output_directory(directory: str | os.PathLike) -> Path:
+    """The directory an artifact for ``directory`` will be written to, once it can be.
 
-    An existing artifact (a directory with ``config.json``) is replaced only once the new
-    one is complete; any other non-empty directory is left alone with an error.
+    Call it before long work (training), so a bad ``--out`` is reported before, not
+    after. A symbolic link is followed: the artifact it points to is replaced and the
+    link stays. Raises :class:`InputError` for a file, a directory that holds something
+    other than an artifact, and a place the user may not write.
     """
-    target = Path(directory)
-    if not is_main_process():
-        return target  # in a torchrun job every rank holds the same model: rank 0 writes
+    target = Path(os.path.realpath(directory))
     if target.exists() and not target.is_dir():
-        raise InputError(f"{target} is a file; give a directory path for the artifact")
-    if target.exists() and not (target / "config.json").is_file() and any(target.iterdir()):
+        raise InputError(f"{directory} is a file; give a directory path for the artifact")
+    if target.is_dir() and not (target / "config.json").is_file() and any(target.iterdir()):
         raise InputError(
-            f"{target} exists and is not a workbench artifact; refusing to overwrite it. "
+            f"{directory} exists and is not a workbench artifact; refusing to overwrite it. "
             "Choose an empty or new directory"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
-    try:
-        staging.chmod(0o755)  # mkdtemp makes it private; an artifact is meant to be shared
-        write(staging)
-        if target.exists():
-            retired = target.with_name(f".{target.name}.old-{os.getpid()}")
-            os.replace(target, retired)
-            os.replace(staging, target)
-            shutil.rmtree(retired)
-        else:
-            os.replace(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    existing = target.parent
+    while not existing.exists():  # the first ancestor that exists is where mkdir starts
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"cannot create {directory}: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(
+            f"cannot write the artifact to {directory}: permission denied on {existing}; "
+            "choose another directory"
+        )
     return target
+
+
+def write_artifact(directory: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Call ``write(staging_dir)``, then swap the finished directory in at ``directory``.
+
+    An existing artifact (a directory with ``config.json``) is replaced only once the new
+    one is complete and on disk; any other non-empty directory is left alone with an
+    error. File modes follow the umask (an artifact is meant to be shared). A failure
+    to write (a full disk, no permission) raises :class:`InputError` and leaves the old
+    artifact as it was.
+    """
+    target = check_output_directory(directory)
+    if not is_main_process():
+        return Path(directory)  # in a torchrun job every rank holds the same model
+    existed = (target / "config.json").is_file()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with _save_lock(target):
+            _recover(target)
+            _remove_leftovers(target)
+            staging = target.with_name(f".{target.name}.tmp-{secrets.token_hex(4)}")
+            staging.mkdir()
+            try:
+                write(staging)
+                _share_and_sync(staging)
+                _swap_in(staging, target)
+                _fsync(target.parent)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)  # on success: the old artifact
+    except (OSError, SafetensorError) as exc:
+        kept = "the previous artifact is untouched" if existed else "nothing was written"
+        raise InputError(f"could not write the artifact to {directory}: {exc}; {kept}") from exc
+    return Path(directory)
+
+
+@contextlib.contextmanager
+def _save_lock(target: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``target``'s parent directory while saving.
+
+    Locking the directory itself leaves no lock file behind; the lock is released by the
+    kernel when a killed process dies, so a crash never blocks later saves.
+    """
+    if fcntl is None:  # pragma: no cover - Windows
+        yield
+        return
+    fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _hidden(target: Path, kind: str) -> list[Path]:
+    return [
+        Path(p)
+        for p in glob.glob(
+            f"{glob.escape(str(target.parent))}/.{glob.escape(target.name)}.{kind}-*"
+        )
+    ]
+
+
+def _recover(target: Path) -> None:
+    """Put back an artifact that a process killed between the two renames of the
+    fallback swap left under a hidden name (only where one step is not available)."""
+    if target.exists():
+        return
+    retired = [p for p in _hidden(target, "old") if (p / "config.json").is_file()]
+    if retired:
+        os.replace(max(retired, key=lambda p: p.stat().st_mtime), target)
+
+
+def _remove_leftovers(target: Path) -> None:
+    # Under the lock no other save is running, so every hidden copy is a killed one's.
+    for path in _hidden(target, "tmp") + _hidden(target, "old"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Move ``staging`` to ``target``; an existing ``target`` ends up at ``staging``."""
+    if not target.exists():
+        os.replace(staging, target)
+    elif not _exchange(staging, target):
+        # No atomic exchange (not Linux, or a file system without it): two renames, and
+        # the old artifact is put back if the second fails; _recover covers a kill.
+        retired = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
+        os.replace(target, retired)
+        try:
+            os.replace(staging, target)
+        except BaseException:
+            os.replace(retired, target)
+            raise
+        os.replace(retired, staging)  # the caller removes it with the staging directory
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); ``False``
+    where the system or the file system cannot."""
+    renameat2 = getattr(_libc(), "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _share_and_sync(staging: Path) -> None:
+    """Give every file the modes the umask allows (``mkstemp`` and safetensors make them
+    private) and flush it to disk, so the swap never exposes an empty file after a crash."""
+    mask = _umask()
+    for path in [staging, *staging.rglob("*")]:
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)
+        _fsync(path)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _umask() -> int:
+    # /proc reads it without changing it; os.umask would, for a moment, in every thread.
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        status = Path("/proc/self/status").read_text().splitlines()
+        return int(next(line for line in status if line.startswith("Umask:")).split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def check_artifact(
@@ -65,7 +222,17 @@ def check_artifact(
     path = Path(directory)
     kind = model_type or "TextClassifier"
     if not path.is_dir():
+        _recover_for_reading(path)
+    if not path.is_dir():
         raise InputError(f"{path}: artifact directory not found; check the path (--model)")
+    unreadable = [
+        name for name in files if (path / name).is_file() and not os.access(path / name, os.R_OK)
+    ]
+    if unreadable:
+        raise InputError(
+            f"{path}: permission denied reading {', '.join(unreadable)}; ask the owner to make "
+            f"the artifact readable (chmod -R a+rX {path})"
+        )
     config = read_json(path / "config.json") if (path / "config.json").is_file() else {}
     found = config.get("model_type")
     if config and found != model_type:
@@ -87,6 +254,16 @@ def check_artifact(
             "at most. Upgrade workbench or retrain the model"
         )
     return path
+
+
+def _recover_for_reading(path: Path) -> None:
+    """A save killed mid-swap (fallback path only) left the artifact under a hidden name:
+    put it back, under the save lock so no running save is disturbed."""
+    target = Path(os.path.realpath(path))
+    if not target.parent.is_dir() or not _hidden(target, "old"):
+        return
+    with contextlib.suppress(OSError), _save_lock(target):
+        _recover(target)
 
 
 def write_json(path: Path, payload: dict) -> None:
