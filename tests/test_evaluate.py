@@ -324,3 +324,27 @@ def test_measure_latency_times_single_texts_and_one_batch():
     assert latency.throughput_per_s > 0 and latency.batch_texts == 3
     with pytest.raises(InputError, match="at least one text"):
         measure_latency(Recorder(), [])
+
+
+def test_issue14_case15_one_class_test_set_reports_accuracy_with_notes():
+    """Issue 14 case 15: scoring only-positive reviews is legitimate; accuracy is reported,
+    ROC-AUC is n/a (None in JSON) and notes say why, and what macro-F1 means here."""
+    proba = np.array([[0.2, 0.8], [0.6, 0.4], [0.1, 0.9], [0.3, 0.7]])
+    result = evaluate(
+        ["pos"] * 4, ["pos", "neg", "pos", "pos"], proba, labels=["neg", "pos"], n_bootstrap=20
+    )
+    assert result.accuracy == pytest.approx(0.75)
+    assert result.roc_auc is None
+    expected = f1_score([1] * 4, [1, 0, 1, 1], labels=[0, 1], average="macro", zero_division=0)
+    assert result.macro_f1 == pytest.approx(expected)
+    assert len(result.notes) == 2
+    assert "no example of 'neg'" in result.notes[0] and "at most 1/2" in result.notes[0]
+    assert "ROC-AUC is n/a" in result.notes[1]
+    payload = json.loads(json.dumps(result.to_dict()))
+    assert payload["roc_auc"] is None and payload["notes"] == result.notes
+    summary = result.summary()
+    assert "ROC-AUC   n/a" in summary and "note: ROC-AUC is n/a" in summary
+
+
+def test_notes_are_empty_when_every_class_occurs():
+    assert evaluate(Y_TRUE, Y_PRED, n_bootstrap=20).notes == []

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -57,8 +57,11 @@ class Evaluation:
 
     ``labels`` gives the order of the confusion-matrix rows (true) and columns
     (predicted); ``per_class`` maps ``str(label)`` to precision, recall, f1 and support.
-    ``roc_auc`` is set for binary tasks with probabilities, ``ece`` whenever
-    probabilities are given; otherwise they are ``None``.
+    ``roc_auc`` is set for binary tasks with probabilities and both classes in ``y_true``,
+    ``ece`` whenever probabilities are given; otherwise they are ``None``. ``notes`` say
+    what a number does not mean here, e.g. on a test set of one class (only positive
+    reviews, a legitimate set to score) ROC-AUC is undefined and macro-F1 counts the
+    absent class as 0.
     """
 
     n: int
@@ -71,6 +74,7 @@ class Evaluation:
     confusion_matrix: list[list[int]]
     roc_auc: float | None
     ece: float | None
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """Return the metrics as plain dicts, lists, floats and ints, ready for ``json.dumps``."""
@@ -94,6 +98,7 @@ class Evaluation:
                 f"{name:<{width}}  {scores['precision']:>9.3f}  {scores['recall']:>6.3f}"
                 f"  {scores['f1']:>5.3f}  {scores['support']:>7d}"
             )
+        lines += [f"note: {note}" for note in self.notes]
         return "\n".join(lines)
 
 
@@ -201,7 +206,28 @@ def evaluate(
         confusion_matrix=confusion_matrix(true_idx, pred_idx, labels=class_ids).tolist(),
         roc_auc=None if proba_arr is None else _binary_roc_auc(true_idx, proba_arr),
         ece=None if proba_arr is None else _ece(true_idx, proba_arr, n_bins=DEFAULT_ECE_BINS),
+        notes=_absent_class_notes(label_list, support, with_proba=proba_arr is not None),
     )
+
+
+def _absent_class_notes(labels: list, support: np.ndarray, *, with_proba: bool) -> list[str]:
+    """What the metrics mean when some class has no example in ``y_true``."""
+    absent = [label for label, count in zip(labels, support, strict=True) if count == 0]
+    if not absent:
+        return []
+    k, present = len(labels), len(labels) - len(absent)
+    notes = [
+        f"no example of {', '.join(map(repr, absent))} in y_true: F1 of an absent class "
+        f"counts as 0 in macro-F1 (the mean over all {k} labels), so macro-F1 is at most "
+        f"{present}/{k} here; accuracy and the scores of the classes present are what this "
+        "set measures"
+    ]
+    if with_proba and k == 2:
+        notes.append(
+            "ROC-AUC is n/a: it ranks examples of one class against the other, and y_true "
+            "holds only one class"
+        )
+    return notes
 
 
 def expected_calibration_error(
