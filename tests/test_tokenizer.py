@@ -1,6 +1,7 @@
 """Tests for workbench.tokenizer: vocabulary, word units with offsets, truncation, save/load."""
 
 import unicodedata
+import warnings
 from pathlib import Path
 
 import pytest
@@ -287,3 +288,13 @@ def test_load_directory_raises_input_error(tmp_path: Path):
     with pytest.raises(InputError) as info:
         WordTokenizer.load(tmp_path)
     assert str(tmp_path) in str(info.value)
+
+
+def test_issue14_case16_an_empty_vocabulary_warns_to_lower_min_frequency():
+    """Issue 14 case 16: --min-frequency 100000 trained a constant model without a word."""
+    with pytest.warns(UserWarning, match=r"no words.*min_frequency=100000.*lower min_frequency"):
+        tok = WordTokenizer.train(["good film", "bad film"], TokenizerConfig(min_frequency=100000))
+    assert tok.vocab_size == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        WordTokenizer.train(["good film", "bad film"], TokenizerConfig(min_frequency=2))

@@ -12,6 +12,7 @@ import os
 import re
 import tempfile
 import unicodedata
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +135,16 @@ class WordTokenizer:
             show_progress=False,
         )
         tokenizer.train_from_iterator(texts, trainer=trainer)
+        if tokenizer.get_vocab_size() <= len(SPECIAL_TOKENS):
+            # Every word becomes [UNK]: the model would see the same input for every text.
+            warnings.warn(
+                f"the vocabulary has no words, only the special tokens: no word occurs "
+                f"min_frequency={config.min_frequency} times in the training texts, so every "
+                "word is [UNK] and the model can only predict one constant; lower "
+                "min_frequency (CLI: --min-frequency)",
+                UserWarning,
+                stacklevel=2,
+            )
         return cls(tokenizer)
 
     @property
