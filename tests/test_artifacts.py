@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import resource
 import shutil
 import signal
 import stat
@@ -321,3 +322,65 @@ def test_the_save_lock_waits_for_another_process(tmp_path):
     assert mark.exists()  # the save went ahead only once the holder had let go
     holder.join(timeout=30)
     assert _version(target) == 2
+
+
+def _edited_copy(artifact_dir: Path, tmp_path: Path, edit) -> Path:
+    target = shutil.copytree(artifact_dir, tmp_path / "model")
+    config = json.loads((target / "config.json").read_text())
+    edit(config)
+    (target / "config.json").write_text(json.dumps(config))
+    return target
+
+
+HOSTILE_MODEL_SETTINGS = {
+    "max_length": 10**8,
+    "vocab_size": 4 * 10**7,
+    "num_layers": 10**5,
+    "d_model": 10**9,
+    "d_model_float": 32.0,
+    "vocab_size_negative": -5,
+    "pad_token_id": 10**6,
+    "num_labels": 3,  # two labels: "2 labels for a network with 3 outputs"
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_MODEL_SETTINGS))
+def test_a_hostile_model_config_is_refused_before_allocating(artifact_dir, tmp_path, case):
+    """Case 9 and 10: sizes that would allocate gigabytes, or grind for a minute, and
+    malformed values are refused with a one-line error before the network is built."""
+    setting = case.removesuffix("_float").removesuffix("_negative")
+    value = HOSTILE_MODEL_SETTINGS[case]
+    target = _edited_copy(artifact_dir, tmp_path, lambda c: c["model"].update({setting: value}))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(InputError, match="labels" if setting == "num_labels" else setting):
+        TextClassifier.load(target)
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kib < 500_000  # no network of gigabytes was built to find out
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (["negative", "positive", "neutral"], "3 labels for a network with 2 outputs"),
+        (["positive", "positive"], "repeats a name"),
+        ("x", "must be a list of strings or integers"),
+        ([["a"], ["b"]], "must be a list of strings or integers"),
+    ],
+)
+def test_labels_that_do_not_fit_the_network_are_refused(artifact_dir, tmp_path, labels, message):
+    """Case 10: refused at load, instead of a crash at predict or two classes collapsed."""
+    target = _edited_copy(artifact_dir, tmp_path, lambda c: c.update({"labels": labels}))
+    with pytest.raises(InputError, match=message):
+        TextClassifier.load(target)
+
+
+def test_a_tokenizer_larger_than_the_embedding_is_refused(artifact_dir, tmp_path):
+    """Case 10: a tokenizer.json with more words than the network embeds would crash at
+    predict (an index out of range) on the first text with a new word."""
+    target = shutil.copytree(artifact_dir, tmp_path / "model")
+    tokenizer = json.loads((target / "tokenizer.json").read_text())
+    vocab = tokenizer["model"]["vocab"]
+    vocab.update({f"extra{i}": len(vocab) + i for i in range(50)})
+    (target / "tokenizer.json").write_text(json.dumps(tokenizer))
+    with pytest.raises(InputError, match="tokenizer.json has .* words but the network embeds"):
+        TextClassifier.load(target)

@@ -23,7 +23,7 @@ import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 
 from workbench.distributed import is_main_process
 from workbench.errors import InputError
@@ -264,6 +264,47 @@ def _recover_for_reading(path: Path) -> None:
         return
     with contextlib.suppress(OSError), _save_lock(target):
         _recover(target)
+
+
+def check_labels(labels: object, outputs: int | None, where: str) -> list:
+    """``labels`` from a config file, once they are a list of distinct strings or integers,
+    one per network output (``outputs``; ``None``: not known here)."""
+    if not isinstance(labels, list) or not all(
+        isinstance(y, (str, int)) and not isinstance(y, bool) for y in labels
+    ):
+        raise InputError(f"{where}: 'labels' must be a list of strings or integers, got {labels!r}")
+    if len(set(labels)) != len(labels):
+        raise InputError(f"{where}: 'labels' repeats a name ({labels!r}); each class needs its own")
+    if outputs is not None and len(labels) != outputs:
+        raise InputError(
+            f"{where}: {len(labels)} labels for a network with {outputs} outputs; "
+            "the config and the weights do not belong together: save the model again"
+        )
+    return labels
+
+
+def check_tensor_shapes(path: Path, expected: dict[str, tuple[int, ...]]) -> None:
+    """Compare a safetensors file's header with the tensors a config promises, before
+    anything is allocated: a damaged or hostile config cannot make a load build a
+    network of gigabytes only to find it does not fit the weights."""
+    try:
+        with safe_open(str(path), framework="pt") as weights:
+            names = weights.keys()  # safe_open is not iterable
+            found = {name: tuple(weights.get_slice(name).get_shape()) for name in names}
+    except (SafetensorError, OSError) as exc:
+        raise InputError(f"{path}: corrupt safetensors file ({exc}); save the model again") from exc
+    wrong = sorted(
+        f"{name} {found.get(name, 'missing')} (config.json: {shape})"
+        for name, shape in expected.items()
+        if found.get(name) != shape
+    )
+    extra = sorted(set(found) - set(expected))
+    if wrong or extra:
+        listed = "; ".join(wrong[:3] + [f"{name} (not in the network)" for name in extra[:3]])
+        raise InputError(
+            f"{path} does not match config.json: {listed}; "
+            "the two files do not belong together: save the model again"
+        )
 
 
 def write_json(path: Path, payload: dict) -> None:

@@ -31,6 +31,7 @@ from sklearn.linear_model import LogisticRegression
 from workbench.artifacts import (
     ARTIFACT_FORMAT,
     check_artifact,
+    check_labels,
     read_json,
     write_artifact,
     write_json,
@@ -204,6 +205,8 @@ class TfidfLogisticRegression(ClassifierMixin, BaseEstimator):
                 f"{path}: weights.safetensors does not match vocabulary.json "
                 f"({coef.shape[1]} columns, {len(terms)} terms); save the model again"
             )
+        # scikit-learn keeps one row of coefficients for two classes.
+        check_labels(labels, max(coef.shape[0], 2), f"{path}/config.json")
         # A fixed vocabulary plus the stored idf is exactly the fitted vectorizer's state.
         model.vectorizer_ = TfidfVectorizer(**settings, vocabulary=terms)
         model.vectorizer_.idf_ = idf

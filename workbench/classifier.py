@@ -26,6 +26,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from workbench.artifacts import (
     ARTIFACT_FORMAT,
     check_artifact,
+    check_labels,
+    check_tensor_shapes,
     read_json,
     write_artifact,
     write_json,
@@ -297,11 +299,26 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             labels = config["labels"]
         except (KeyError, TypeError) as exc:
             raise InputError(f"{path}/config.json: missing or malformed entry {exc}") from exc
-        clf.classes_ = np.array(labels)
+        except InputError as exc:  # a setting out of range: say which file holds it
+            raise InputError(f"{path}/config.json: {exc}; save the model again") from exc
+        clf.classes_ = np.array(
+            check_labels(labels, model_config.num_labels, f"{path}/config.json")
+        )
         # An artifact written before calibration existed has no entry: temperature 1.
         clf.calibration_ = Calibration.from_dict(config.get("calibration"), f"{path}/config.json")
         clf.temperature_ = clf.calibration_.temperature
         clf.tokenizer_ = WordTokenizer.load(path / "tokenizer.json")
+        if clf.tokenizer_.vocab_size > model_config.vocab_size:
+            raise InputError(
+                f"{path}: tokenizer.json has {clf.tokenizer_.vocab_size} words but the network "
+                f"embeds {model_config.vocab_size}; the files do not belong together: save the "
+                "model again"
+            )
+        with torch.device("meta"):  # shapes only: nothing is allocated until they match
+            promised = build_model(model_config).state_dict()
+        check_tensor_shapes(
+            path / "model.safetensors", {name: tuple(t.shape) for name, t in promised.items()}
+        )
         clf.model_ = build_model(model_config)
         try:
             clf.model_.load_state_dict(load_file(path / "model.safetensors"))

@@ -52,6 +52,7 @@ from tqdm.auto import tqdm
 from workbench.artifacts import (
     ARTIFACT_FORMAT,
     check_artifact,
+    check_labels,
     read_json,
     write_artifact,
     write_json,
@@ -572,10 +573,12 @@ class PretrainedEncoderClassifier(_PieceModel, ClassifierMixin, BaseEstimator):
             head = load_file(str(path / "head.safetensors"))
         except (SafetensorError, OSError) as exc:
             raise InputError(f"{path}/head.safetensors: corrupt ({exc}); save again") from exc
-        model.classes_ = np.array(labels)
         model.calibration_ = Calibration.from_dict(config.get("calibration"), f"{path}/config.json")
         model.temperature_ = model.calibration_.temperature
         try:
+            rows = head["weight" if model.mode == "finetune" else "coef"].shape[0]
+            outputs = rows if model.mode == "finetune" else max(rows, 2)  # sklearn: 1 row for 2
+            model.classes_ = np.array(check_labels(labels, outputs, f"{path}/config.json"))
             if model.mode == "finetune":
                 model.model_ = MeanPooledEncoder(encoder, len(labels))
                 model.model_.head.load_state_dict(head)
