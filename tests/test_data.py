@@ -587,8 +587,8 @@ def test_issue14_case13_text_that_is_not_utf8_is_refused_with_its_row(tmp_path):
     path.write_text(
         '{"text": "fine", "label": "a"}\n{"text": "bad \\ud83d", "label": "b"}\n', "utf-8"
     )
-    message = r"lone\.jsonl: text is not valid UTF-8 at data row 2 \(a lone surrogate U\+D83D"
+    message = r"lone\.jsonl, data row 2: text is not valid UTF-8 \(a lone surrogate U\+D83D"
     with pytest.raises(InputError, match=message):
         load_table(path)
-    with pytest.raises(InputError, match=r"texts: text is not valid UTF-8 at item 1 \(byte 0xff"):
+    with pytest.raises(InputError, match=r"texts, item 1: text is not valid UTF-8 \(byte 0xff"):
         data.as_text_list(["fine", "bad \udcff"])

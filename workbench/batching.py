@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import numbers
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from workbench.data import check_count
 from workbench.errors import InputError
 
 
@@ -200,12 +200,7 @@ def batched_logits(
 
     Texts are sorted by length into batches, so each batch pads only to its own longest.
     """
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, numbers.Integral)
-        or batch_size < 1
-    ):
-        raise InputError(f"batch_size must be a whole number of at least 1, got {batch_size!r}")
+    batch_size = check_count("batch_size", batch_size, 1)
     order = np.argsort([len(i) for i in ids], kind="stable")
     logits = np.empty((len(ids), num_classes), dtype=np.float64)
     for start in range(0, len(order), batch_size):

@@ -14,6 +14,7 @@ import importlib.resources
 import io
 import json
 import math
+import numbers
 import os
 import re
 import shutil
@@ -124,16 +125,17 @@ def as_text_list(texts: Any, what: str = "texts") -> list[str]:
             f" ({len(bad)} non-string item(s) in all)"
         )
     texts = [str(t) for t in array]
-    check_utf8(texts, what, "item {i}")
+    check_utf8(texts, what, ", item {i}")
     return texts
 
 
-def check_utf8(texts: Sequence[str], source: str, row: str = "data row {row}") -> None:
+def check_utf8(texts: Sequence[str], source: str, row: str = ", data row {row}") -> None:
     """Refuse text that cannot be written as UTF-8: lone surrogates, which is what
-    undecodable bytes become in command-line arguments (``$'\xff'``) and what a JSON
-    ``"\ud83d"`` escape without its pair gives. Tokenizers raise a ``TypeError`` on them.
+    undecodable bytes become in command-line arguments (``$'\\xff'``) and what a JSON
+    ``"\\ud83d"`` escape without its pair gives. Tokenizers raise a ``TypeError`` on them.
 
-    ``row`` formats where the text is, from its 0-based index ``i`` or 1-based ``row``.
+    ``row`` says where the text is, after ``source``, from its 0-based index ``i`` or
+    1-based ``row``; ``""`` for a single text.
     """
     try:
         "".join(texts).encode("utf-8")  # one call for the common, valid case
@@ -153,9 +155,17 @@ def check_utf8(texts: Sequence[str], source: str, row: str = "data row {row}") -
                 else f"a lone surrogate U+{code:04X}"
             )
             raise InputError(
-                f"{source}: text is not valid UTF-8 at {row.format(i=i, row=i + 1)} ({what} "
-                f"at character {err.start}); give the text in UTF-8"
+                f"{source}{row.format(i=i, row=i + 1)}: text is not valid UTF-8 ({what} at "
+                f"character {err.start}); give the text in UTF-8"
             ) from None
+
+
+def check_count(name: str, value: Any, minimum: int, why: str = "") -> int:
+    """``value`` as an int, once it is a whole number of at least ``minimum`` (a sample
+    count, a number of steps, a batch size); else an error naming the setting and why."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise InputError(f"{name} must be a whole number of at least {minimum}{why}, got {value!r}")
+    return int(value)
 
 
 def plain_labels(labels: Sequence) -> list:
