@@ -36,8 +36,9 @@ from workbench.artifacts import (
     write_artifact,
     write_json,
 )
-from workbench.data import LabeledTexts, as_text_list, plain_labels, validate_labeled
+from workbench.data import LabeledTexts, as_text_list, validate_labeled
 from workbench.errors import InputError
+from workbench.estimators import TextEstimatorMixin, check_fitted, fit_labels
 from workbench.version import __version__
 
 MODEL_TYPE = "tfidf-logreg"
@@ -61,7 +62,7 @@ _VECTORIZER_SETTINGS = (
 )
 
 
-class TfidfLogisticRegression(ClassifierMixin, BaseEstimator):
+class TfidfLogisticRegression(TextEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Word n-gram TF-IDF features and a logistic regression, scikit-learn style.
 
     Args:
@@ -101,7 +102,7 @@ class TfidfLogisticRegression(ClassifierMixin, BaseEstimator):
         Keyword arguments meant for other models (``progress=``, ``validation=``) are
         accepted and ignored, so one call trains any model of a comparison.
         """
-        data = LabeledTexts(as_text_list(texts), plain_labels(labels), source="training data")
+        data = LabeledTexts(as_text_list(texts), fit_labels(labels), source="training data")
         validate_labeled(data)
         self.vectorizer_ = TfidfVectorizer(
             ngram_range=tuple(self.ngram_range),
@@ -123,10 +124,7 @@ class TfidfLogisticRegression(ClassifierMixin, BaseEstimator):
         return self
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "classifier_"):
-            raise InputError(
-                "this TfidfLogisticRegression is not trained yet: call fit() or load()"
-            )
+        check_fitted(self, "classifier_")
 
     def num_parameters(self) -> int:
         """Learned weights: one coefficient per term and class, plus the intercepts."""

@@ -39,21 +39,26 @@ from workbench.data import (
     LabeledTexts,
     as_text_list,
     check_validation_labels,
-    plain_labels,
     stratified_split,
     validate_labeled,
     validation_data,
 )
 from workbench.errors import InputError
+from workbench.estimators import TextEstimatorMixin, check_fitted, fit_labels
 from workbench.model import build_model
 from workbench.tokenizer import WordPieces, WordTokenizer
 from workbench.train import Callback, History, fit, resolve_device, set_seed
 from workbench.version import __version__
 
 _FILES = ("config.json", "model.safetensors", "tokenizer.json", "metrics.json")
+_CONFIGS = {
+    "model_config": ModelConfig,
+    "train_config": TrainConfig,
+    "tokenizer_config": TokenizerConfig,
+}
 
 
-class TextClassifier(ClassifierMixin, BaseEstimator):
+class TextClassifier(TextEstimatorMixin, ClassifierMixin, BaseEstimator):
     """A from-scratch transformer text classifier with the scikit-learn estimator API.
 
     Args:
@@ -80,6 +85,37 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.train_config = train_config
         self.tokenizer_config = tokenizer_config
         self.calibrate = calibrate
+
+    # ----------------------------------------------------------- parameters
+    def get_params(self, deep: bool = True) -> dict:
+        """The constructor's arguments; ``deep=True`` adds each setting of the three
+        configs as ``train_config__num_epochs`` and so on, as scikit-learn lists the
+        parameters of nested estimators."""
+        params = super().get_params(deep=False)
+        if deep:
+            for name, kind in _CONFIGS.items():
+                config = kind() if params[name] is None else params[name]
+                if isinstance(config, kind):  # anything else is refused by fit, not here
+                    params.update({f"{name}__{key}": v for key, v in config.to_dict().items()})
+        return params
+
+    def set_params(self, **params) -> TextClassifier:
+        """Set constructor arguments, or single settings such as
+        ``train_config__num_epochs=5``, so a grid search can vary one setting. A changed
+        config is a new object: the one passed to ``__init__`` is never mutated."""
+        nested: dict[str, dict] = {}
+        for key in [key for key in params if "__" in key]:
+            name, setting = key.split("__", 1)
+            if name not in _CONFIGS:
+                raise InputError(
+                    f"invalid parameter {key!r}: only {', '.join(_CONFIGS)} take nested settings"
+                )
+            nested.setdefault(name, {})[setting] = params.pop(key)
+        super().set_params(**params)
+        for name, settings in nested.items():
+            config = getattr(self, name) or _CONFIGS[name]()
+            setattr(self, name, _CONFIGS[name].from_dict({**config.to_dict(), **settings}))
+        return self
 
     # ----------------------------------------------------------------- training
     def fit(
@@ -110,7 +146,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 calibrate.
             callbacks, stop_event, checkpoint_dir, progress: passed to :func:`workbench.train.fit`.
         """
-        texts, labels = as_text_list(texts), plain_labels(labels)
+        texts, labels = as_text_list(texts), fit_labels(labels)
         train_config = self.train_config or TrainConfig()
         if soft_labels is None:
             validate_labeled(LabeledTexts(texts, labels, source="training data"))
@@ -186,8 +222,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     # ---------------------------------------------------------------- inference
     def _check_fitted(self) -> None:
-        if not hasattr(self, "model_"):
-            raise InputError("this TextClassifier is not trained yet: call fit() or load()")
+        check_fitted(self, "model_")
 
     @torch.inference_mode()
     def predict_logits(

@@ -64,12 +64,12 @@ from workbench.data import (
     LabeledTexts,
     as_text_list,
     check_validation_labels,
-    plain_labels,
     stratified_split,
     validate_labeled,
     validation_data,
 )
 from workbench.errors import InputError
+from workbench.estimators import TextEstimatorMixin, check_fitted, fit_labels
 from workbench.model import ClassifierOutput, mean_pool, presence_bias
 from workbench.tokenizer import WordPieces, align_pieces, split_words
 from workbench.train import Callback, History, fit, resolve_device, set_seed
@@ -294,8 +294,7 @@ class _PieceModel:
     """
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "hf_tokenizer_"):
-            raise InputError(f"this {type(self).__name__} is not trained yet: call fit() or load()")
+        check_fitted(self, "hf_tokenizer_")
 
     def _encode_ids(self, texts: list[str]) -> list[list[int]]:
         return self.hf_tokenizer_(texts, truncation=True, max_length=self.max_length)["input_ids"]
@@ -347,7 +346,7 @@ def _split_for_fit(
     val_size: float,
     seed: int,
 ) -> tuple[LabeledTexts, LabeledTexts | None]:
-    train = LabeledTexts(as_text_list(texts), plain_labels(labels), source="training data")
+    train = LabeledTexts(as_text_list(texts), fit_labels(labels), source="training data")
     validate_labeled(train)
     if validation is not None:
         return train, validation_data(validation)
@@ -360,7 +359,7 @@ def _split_for_fit(
 # ----------------------------------------------------------------------- estimators
 
 
-class PretrainedEncoderClassifier(_PieceModel, ClassifierMixin, BaseEstimator):
+class PretrainedEncoderClassifier(_PieceModel, TextEstimatorMixin, ClassifierMixin, BaseEstimator):
     """A pretrained transformer encoder with a classification head, scikit-learn style.
 
     Args:

@@ -1,0 +1,66 @@
+"""What every workbench model owes scikit-learn: its exceptions, tags and label handling.
+
+The workbench's models (the transformer, the TF-IDF baseline, the pretrained encoder)
+are scikit-learn estimators, so ``clone``, ``Pipeline``, ``GridSearchCV`` and
+``check_estimator`` work on them. They share three conventions, kept here once:
+
+- an unfitted model raises :class:`NotFittedModelError`, which is scikit-learn's
+  ``NotFittedError`` (what ``check_is_fitted`` callers catch) *and* an
+  :class:`~workbench.errors.InputError` (what the CLI turns into one line, exit 2);
+- their tags say they read a 1-D sequence of strings, not a 2-D numeric array;
+- ``fit(texts, y)`` takes ``y`` as scikit-learn does: a column vector is ravelled with
+  a ``DataConversionWarning``; ``None`` gets a message instead of a ``TypeError``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.exceptions import DataConversionWarning, NotFittedError
+
+from workbench.data import plain_labels
+from workbench.errors import InputError
+
+
+class NotFittedModelError(InputError, NotFittedError):
+    """A model used before ``fit()`` or ``load()``."""
+
+
+def check_fitted(model: object, attribute: str) -> None:
+    """Raise :class:`NotFittedModelError` unless ``model`` has its fitted ``attribute``."""
+    if not hasattr(model, attribute):
+        raise NotFittedModelError(
+            f"this {type(model).__name__} is not trained yet: call fit() or load() first"
+        )
+
+
+def fit_labels(labels: Sequence | None) -> list:
+    """``labels`` as a plain list, read the way scikit-learn reads ``y``."""
+    if labels is None:
+        raise InputError("fit needs labels: give y, one label per text (got None)")
+    shape = getattr(labels, "shape", None)  # an array or a DataFrame, not a list of tuples
+    if shape is not None and len(shape) == 2 and shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected; ravelling it, as "
+            "scikit-learn does. Pass y as a 1-D list or array.",
+            DataConversionWarning,
+            stacklevel=3,
+        )
+        labels = np.asarray(labels).ravel()
+    elif shape is not None and len(shape) != 1:
+        raise InputError(f"y must be 1-D (one label per text); got an array of shape {shape}")
+    return plain_labels(list(labels))
+
+
+class TextEstimatorMixin:
+    """Tags for estimators that read a 1-D sequence of strings (put it before
+    ``ClassifierMixin`` in the bases)."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.one_d_array = True
+        tags.input_tags.two_d_array = False
+        return tags
