@@ -17,7 +17,14 @@ from workbench import ModelConfig, TextClassifier, TrainConfig
 from workbench.cli import main
 from workbench.data import PLANTED_WORDS, planted_dataset
 from workbench.errors import InputError
-from workbench.explain import METHODS, ModelPredictor, explain, remove_words, word_units
+from workbench.explain import (
+    METHODS,
+    FailedExplanation,
+    ModelPredictor,
+    explain,
+    remove_words,
+    word_units,
+)
 from workbench.explain.base import MASK_SENTINEL
 from workbench.explain.gradients import attention_rollout
 from workbench.tokenizer import split_words
@@ -453,3 +460,89 @@ def test_shap_explains_a_one_word_text(planted_model):
     empty = planted_model.predict_proba([""])[0]
     np.testing.assert_allclose(result.base_values, empty, atol=1e-6)  # batched vs alone
     np.testing.assert_allclose(result.attributions[0], result.probabilities - result.base_values)
+
+
+# ------------------------------------------------------------------ hostile input (issue 14)
+@pytest.mark.parametrize("method", list(METHODS))
+@pytest.mark.parametrize("character", ["\x00", "\x1c", "\x7f"])
+def test_issue14_case12_control_characters_are_refused_clearly(planted_model, method, character):
+    """Issue 14 case 12: a NUL collided with the mask placeholder (LIME raised "found 3
+    words where the tokenizer found 4", SHAP explained a different text); U+001C is
+    whitespace to Python but a word to the tokenizer. Every method refuses them alike."""
+    text = f"the movie{character} was zork"
+    with pytest.raises(InputError, match=rf"control character U\+{ord(character):04X} at "):
+        explain(planted_model, text, method)
+    assert MASK_SENTINEL == "\x00"  # the placeholder is what check_text refuses
+
+
+def test_issue14_case12_shap_explains_exactly_the_text_the_model_reads(planted_model):
+    """With tabs, line breaks, doubled spaces and symbols (all allowed), SHAP's prediction
+    and its base value plus attributions equal the model's own probability of the text."""
+    text = "the\tmovie\n\nwas  zork ; on this\r\nplot !"
+    result = explain(planted_model, text, "shap")
+    model_p = planted_model.predict_proba([text])[0]
+    np.testing.assert_allclose(result.probabilities, model_p, atol=1e-6)
+    np.testing.assert_allclose(result.base_values + result.attributions.sum(0), model_p, atol=1e-6)
+
+
+def test_issue14_case13_text_that_is_not_utf8_is_refused(planted_model):
+    """Issue 14 case 13: a lone surrogate (an undecodable byte) gave a TypeError."""
+    with pytest.raises(InputError, match=r"not valid UTF-8 \(byte 0xff at character 4\)"):
+        explain(planted_model, "bad \udcff", "integrated-gradients")
+
+
+@pytest.mark.parametrize(
+    ("method", "settings", "message"),
+    [
+        ("integrated-gradients", {"n_steps": 0}, r"n_steps \(CLI: --steps\) must be .* at least 1"),
+        ("lime", {"num_samples": 0}, r"num_samples must be a whole number of at least 2"),
+        ("lime", {"num_samples": 1}, r"num_samples must be a whole number of at least 2"),
+        ("lime", {"seed": -1}, r"seed must be a whole number of at least 0"),
+        ("shap", {"max_evals": 1}, r"max_evals must be a whole number of at least 3: shap's"),
+        ("shap", {"max_evals": 2.5}, r"max_evals must be a whole number"),
+        ("shap", {"masks_per_call": 0}, r"masks_per_call must be"),
+        ("shap", {"batch_size": 0}, r"batch_size must be a whole number of at least 1"),
+    ],
+)
+def test_issue14_case14_bad_budgets_are_refused(planted_model, method, settings, message):
+    """Issue 14 case 14: --steps 0, --num-samples 0 gave tracebacks; --max-evals 1 gave
+    every word the same value without a word."""
+    with pytest.raises(InputError, match=message):
+        explain(planted_model, TEXT, method, **settings)
+
+
+def test_issue14_case14_small_budgets_are_noted(planted_model):
+    """The least budget that works still says when it cannot tell the words apart."""
+    shap_result = explain(planted_model, TEXT, "shap", max_evals=3)
+    assert any("max_evals=3 ran out before every word" in n for n in shap_result.notes)
+    assert not any("max_evals" in n for n in explain(planted_model, TEXT, "shap").notes)
+    lime_result = explain(planted_model, TEXT, "lime", num_samples=4)
+    assert any("num_samples=4 is not more than the 8 words" in n for n in lime_result.notes)
+    assert explain(planted_model, TEXT, "lime", num_samples=300).notes == []
+
+
+def test_issue14_case16_explain_says_what_it_takes(planted_model):
+    """Issue 14 case 16: explain(clf, 42) and an unfitted model gave TypeError and
+    AttributeError: classes_."""
+    with pytest.raises(InputError, match="text must be a string or a list of strings, got int"):
+        explain(planted_model, 42)
+    with pytest.raises(InputError, match="must all be strings; item 1 is int"):
+        explain(planted_model, ["fine", 3])
+    for method in METHODS:
+        with pytest.raises(InputError, match=r"TextClassifier is not fitted .* fit\(\) or load"):
+            explain(TextClassifier(), TEXT, method)
+    with pytest.raises(InputError, match="not fitted"):
+        ModelPredictor(TextClassifier())
+
+
+def test_issue14_case11_errors_record_keeps_the_other_explanations(planted_model):
+    """Issue 14 case 11: in a batch, a failing text gets a FailedExplanation in its place
+    and the rest are explained."""
+    texts = [TEXT, "the\x00film", "blick on the film"]
+    with pytest.raises(InputError, match="control character"):
+        explain(planted_model, texts, "gradient-x-input", progress=False)
+    results = explain(planted_model, texts, "gradient-x-input", progress=False, errors="record")
+    assert [r.text for r in results] == texts
+    assert isinstance(results[1], FailedExplanation)
+    assert "control character U+0000" in results[1].to_dict()["error"]
+    assert results[0].method == results[2].method == "gradient-x-input"

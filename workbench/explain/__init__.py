@@ -5,7 +5,13 @@ it returns a list, with a progress bar. Every method reports on the same word un
 uses the same absence convention (deletion), documented in :mod:`workbench.explain.base`.
 """
 
-from workbench.explain.base import Explanation, ModelPredictor, remove_words, word_units
+from workbench.explain.base import (
+    Explanation,
+    FailedExplanation,
+    ModelPredictor,
+    remove_words,
+    word_units,
+)
 from workbench.explain.faithfulness import (
     BINS,
     Curve,
@@ -33,6 +39,7 @@ __all__ = [
     "Scorecard",
     "Curve",
     "Explanation",
+    "FailedExplanation",
     "FaithfulnessReport",
     "ModelPredictor",
     "agreement",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +27,21 @@ from typing import Any, Literal
 
 import numpy as np
 
+from workbench.data import check_count, check_utf8
 from workbench.errors import InputError
 from workbench.tokenizer import Word, split_words
 
 # SHAP's and LIME's maskers write a placeholder where a word was removed; the predictor
-# deletes it, which turns their masking into the deletion convention. A control character
-# cannot collide with real review text.
+# deletes it, which turns their masking into the deletion convention. It cannot collide
+# with a character of the text: check_text refuses control characters.
 MASK_SENTINEL = "\x00"
+
+# Control characters other than tab, line feed, vertical tab, form feed, carriage return
+# and next line (whitespace to every tokenizer here). NUL is the mask placeholder, and
+# NumPy drops it from the end of strings in the arrays shap and lime build; U+001C-U+001F
+# are whitespace to Python's str.split (shap folds whitespace with it) but a word to the
+# tokenizer. The rest carry no meaning in text, so one rule covers them all.
+_CONTROL_CHARACTER = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 
 
 def word_units(model: Any, text: str) -> list[Word]:
@@ -68,8 +77,9 @@ class ModelPredictor:
                 f"{type(model).__name__} has no predict_proba; explainers need a model that "
                 "returns class probabilities for a list of texts"
             )
+        check_fitted(model)
         self.model = model
-        self.batch_size = batch_size
+        self.batch_size = check_count("batch_size", batch_size, 1)
         self.evaluations = 0
         self._cache: dict[str, np.ndarray] = {}
 
@@ -241,10 +251,41 @@ def plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+@dataclass
+class FailedExplanation:
+    """A text that could not be explained, and why: what ``explain(model, texts,
+    errors="record")`` holds in place of an :class:`Explanation` for it."""
+
+    text: str
+    error: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"text": self.text, "error": self.error}
+
+
+def check_fitted(model: Any) -> None:
+    """Explainers need a fitted model, whose ``classes_`` name its output columns."""
+    if not hasattr(model, "classes_"):
+        raise InputError(
+            f"this {type(model).__name__} is not fitted (it has no classes_): call fit() or "
+            "load a saved model first"
+        )
+
+
 def check_text(text: Any) -> str:
-    """Explainers take one non-blank string; anything else gets a message that says so."""
+    """Explainers take one non-blank string of valid UTF-8 without control characters
+    (tabs and line breaks are fine); anything else gets a message that says so."""
     if not isinstance(text, str):
         raise InputError(f"the text to explain must be a string, got {type(text).__name__}")
     if not text.strip():
         raise InputError("the text to explain is empty; type a sentence with some words in it")
+    check_utf8([text], "the text to explain", row="")
+    control = _CONTROL_CHARACTER.search(text)
+    if control is not None:
+        raise InputError(
+            f"the text to explain contains the control character "
+            f"U+{ord(control.group()):04X} at character {control.start()}, around which "
+            "words cannot be masked exactly; remove control characters (other than tabs and "
+            "line breaks) from the text"
+        )
     return text

@@ -106,13 +106,8 @@ def _count(value: Any, name: str) -> int:
 
 
 def _as_predictor(model: Any) -> ModelPredictor:
-    predictor = model if isinstance(model, ModelPredictor) else ModelPredictor(model)
-    if not hasattr(predictor.model, "classes_"):
-        raise InputError(
-            f"{type(predictor.model).__name__} has no classes_; faithfulness needs a fitted "
-            "model whose classes_ name the columns of predict_proba"
-        )
-    return predictor
+    # ModelPredictor checks that the model is fitted (has classes_)
+    return model if isinstance(model, ModelPredictor) else ModelPredictor(model)
 
 
 def _label(explanation: Explanation, label: Any) -> Any:

@@ -35,8 +35,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from workbench.data import check_count
 from workbench.errors import InputError
-from workbench.explain.base import Explanation, check_text, plain
+from workbench.explain.base import Explanation, check_fitted, check_text, plain
 from workbench.tokenizer import WordPieces
 
 
@@ -73,6 +74,7 @@ class _Inputs:
 
 def _network_inputs(model: Any, text: str) -> _Inputs:
     """The fitted network, the encoded text and its pieces, or a message saying why not."""
+    check_fitted(model)
     if not supports_gradients(model):
         raise InputError(
             f"gradient and attention methods need a model with a torch network (a workbench "
@@ -127,6 +129,7 @@ def gradient_explanation(
 
     if method not in ("integrated-gradients", "gradient-x-input"):
         raise InputError(f"unknown gradient method {method!r}")
+    n_steps = check_count("n_steps (CLI: --steps)", n_steps, 1)
     inputs = _network_inputs(model, text)
     network, input_ids, mask = inputs.network, inputs.input_ids, inputs.mask
     classes = [plain(c) for c in model.classes_]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from tqdm.auto import tqdm
 
+from workbench.data import as_text_list
 from workbench.distributed import gather_objects, setup
 from workbench.errors import InputError
-from workbench.explain.base import Explanation
+from workbench.explain.base import Explanation, FailedExplanation, check_fitted
 from workbench.explain.gradients import attention_explanation, gradient_explanation
 from workbench.explain.perturbation import lime_explanation, shap_explanation
 
@@ -30,8 +31,9 @@ def explain(
     method: str = "shap",
     *,
     progress: bool = True,
+    errors: Literal["raise", "record"] = "raise",
     **settings: Any,
-) -> Explanation | list[Explanation]:
+) -> Explanation | list[Explanation] | list[Explanation | FailedExplanation]:
     """Explain one text (returns an Explanation) or several (returns a list).
 
     Args:
@@ -40,6 +42,9 @@ def explain(
         texts: a string or a list of strings.
         method: one of ``METHODS``: shap, lime, integrated-gradients, gradient-x-input,
             attention.
+        errors: for a list, ``"raise"`` stops at the first text that cannot be explained;
+            ``"record"`` puts a :class:`FailedExplanation` (the text and the error
+            message) in its place and goes on with the rest.
         settings: passed to the method, e.g. ``max_evals=`` and ``algorithm="exact"``
             (shap: exact Shapley values for short texts instead of Owen values),
             ``num_samples=`` and ``seed=`` (lime), ``n_steps=`` (integrated-gradients).
@@ -50,10 +55,17 @@ def explain(
     """
     if method not in METHODS:
         raise InputError(f"unknown explanation method {method!r}; choose from {list(METHODS)}")
+    if errors not in ("raise", "record"):
+        raise InputError(f"errors must be 'raise' or 'record', got {errors!r}")
+    check_fitted(model)
     run = partial(METHODS[method], model, **settings)
     if isinstance(texts, str):
         return run(texts)
-    texts = list(texts)
+    if not hasattr(texts, "__iter__"):
+        raise InputError(f"text must be a string or a list of strings, got {type(texts).__name__}")
+    texts = as_text_list(list(texts), "the texts to explain")
+    if errors == "record":
+        run = partial(_recording_failures, run)
     device = getattr(model, "device_", torch.device("cpu"))
     ranks = setup(device.type)
     if ranks.distributed and device.type == "cuda":
@@ -63,3 +75,14 @@ def explain(
     done = [run(text) for text in tqdm(mine, desc=method, disable=not progress)]
     shards = gather_objects(done, ranks)  # rank r holds texts r, r + N, r + 2N, ...
     return [shards[i % ranks.world_size][i // ranks.world_size] for i in range(len(texts))]
+
+
+def _recording_failures(
+    run: Callable[[str], Explanation], text: str
+) -> Explanation | FailedExplanation:
+    try:
+        return run(text)
+    except InputError as exc:
+        return FailedExplanation(text, str(exc))
+    except Exception as exc:  # one odd text must not cost the explanations of the others
+        return FailedExplanation(text, f"{type(exc).__name__}: {exc}")

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse
 
+from workbench.data import check_count
 from workbench.errors import InputError
 from workbench.explain.base import (
     MASK_SENTINEL,
@@ -40,6 +41,14 @@ SHAP_ALGORITHMS = ("partition", "exact")
 # 2^12 = 4,096 coalitions: 4-6 s for the default transformer on 2 shared CPU cores (0.2 s
 # for TF-IDF); each further word doubles the model evaluations.
 MAX_EXACT_WORDS = 12
+# shap's Partition explainer spends 2 evaluations on the empty and the full text and 2 on
+# each split of a group of words; with fewer than 3 it never splits, and every word gets
+# the same share of p(text) - p("").
+MIN_MAX_EVALS = 3
+# A note says when more than this share of the attribution was left on groups of words
+# the budget could not split (and so was shared out evenly): at the default 500 on the
+# embedded reviews the share stayed under 0.5%, at max_evals=3 it is all of it.
+UNSPLIT_SHARE_NOTED = 0.01
 
 
 class _WordUnitTokenizer:
@@ -152,8 +161,9 @@ def _partition_shap(
     visible_text: str,
     max_evals: int,
     masks_per_call: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Owen values from shap's Partition explainer, and its base value p(empty text)."""
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Owen values from shap's Partition explainer, its base value p(empty text), and the
+    share of the attribution left on groups of words the budget could not split."""
     import shap
 
     masker = shap.maskers.Text(
@@ -163,9 +173,16 @@ def _partition_shap(
         lambda batch: predictor(list(batch)), masker, output_names=[str(c) for c in classes]
     )
     values = explainer([visible_text], max_evals=max_evals, batch_size=masks_per_call, silent=True)
+    # Rows 0..n-1 of the hierarchy are the words, the rest groups of words; a group holds
+    # a value only when the budget ran out before splitting it, and shap then shares that
+    # value out evenly over the group's words.
+    per_node = np.abs(np.asarray(values.hierarchical_values[0], dtype=float)).max(axis=-1)
+    num_words = len(values.values[0])
+    unsplit = float(per_node[num_words:].sum() / max(per_node.sum(), 1e-12))
     return (
         np.asarray(values.values[0], dtype=float),
         np.asarray(values.base_values[0], dtype=float),
+        unsplit,
     )
 
 
@@ -192,6 +209,10 @@ def shap_explanation(
     per explanation on CPU; the partition tree is expanded in a slightly different order
     within the same budget, so values move by about 0.01 against shap's default.
 
+    ``max_evals`` must be at least ``MIN_MAX_EVALS`` (3), the least that splits the words
+    once; when the budget leaves more than 1% of the attribution on groups of words it
+    could not split (their words then share it evenly), a note says so.
+
     ``algorithm="exact"``: **exact Shapley values** by enumerating all 2^n coalitions of
     the n words (absent words deleted), φ_i = Σ_S |S|!(n−|S|−1)!/n! · (v(S ∪ {i}) − v(S)).
     Costs 2^n model evaluations, so texts of more than ``max_exact_words`` words are
@@ -210,6 +231,14 @@ def shap_explanation(
             f"unknown SHAP algorithm {algorithm!r}; choose 'partition' (Owen values, any "
             "length) or 'exact' (exact Shapley values, short texts)"
         )
+    why = (
+        ": shap's partition explainer spends 2 model evaluations on the empty and the full "
+        "text and 2 on each split of the words, so fewer than 3 give every word the same value"
+    )
+    max_evals = check_count("max_evals", max_evals, MIN_MAX_EVALS, why)
+    masks_per_call = check_count("masks_per_call", masks_per_call, 1)
+    max_exact_words = check_count("max_exact_words", max_exact_words, 1)
+    predictor = ModelPredictor(model, batch_size)
     words, visible, visible_text, notes = _prepare(model, text)
     if algorithm == "exact" and visible > max_exact_words:
         raise InputError(
@@ -218,7 +247,6 @@ def shap_explanation(
             f"{max_exact_words}. Use the default algorithm='partition' (Owen values), or "
             "raise max_exact_words if you can afford the evaluations"
         )
-    predictor = ModelPredictor(model, batch_size)
     classes = [plain(c) for c in model.classes_]
     settings: dict[str, Any] = {"algorithm": algorithm}
     # shap's Partition explainer cannot cluster a single word (it raises); for one word the
@@ -227,9 +255,15 @@ def shap_explanation(
         values, base_values = _exact_shap(predictor, words[:visible], visible_text)
         settings |= {"values": "Shapley (exact)", "coalitions": 2**visible}
     else:
-        values, base_values = _partition_shap(
+        values, base_values, unsplit = _partition_shap(
             model, predictor, classes, visible_text, max_evals, masks_per_call
         )
+        if unsplit > UNSPLIT_SHARE_NOTED:
+            notes.append(
+                f"max_evals={max_evals} ran out before every word had its own value: "
+                f"{unsplit:.0%} of the attribution sits on groups of words the budget could "
+                "not split, shared out evenly over their words; raise max_evals"
+            )
         settings |= {
             "values": "Owen (shap's text clustering)",
             "max_evals": max_evals,
@@ -260,12 +294,23 @@ def lime_explanation(
     fit: the local linear model's estimate of p(class) with every word absent. It is fitted
     on the random deletions, so it need not equal p(""), and intercept + weights is the
     local model's estimate of the prediction, not the prediction itself. The sampling is
-    seeded, so the same ``seed`` gives the same explanation.
+    seeded, so the same ``seed`` gives the same explanation. ``num_samples`` counts the
+    text itself, so it must be at least 2; a note says when it is not more than the words
+    (the fit then has more unknowns than samples).
     """
     from lime.lime_text import LimeTextExplainer
 
-    words, visible, visible_text, notes = _prepare(model, text)
+    why = ": LIME fits its weights on the text and at least one copy with words deleted"
+    num_samples = check_count("num_samples", num_samples, 2, why)
+    seed = check_count("seed", seed, 0)
     predictor = ModelPredictor(model, batch_size)
+    words, visible, visible_text, notes = _prepare(model, text)
+    if num_samples <= visible:
+        notes.append(
+            f"num_samples={num_samples} is not more than the {visible} words: LIME's linear "
+            "fit has more unknowns than samples, so its weights are mostly its ridge "
+            "penalty's guess; raise num_samples"
+        )
     classes = [plain(c) for c in model.classes_]
     explainer = LimeTextExplainer(
         class_names=[str(c) for c in classes],
