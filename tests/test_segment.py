@@ -1,0 +1,115 @@
+"""Tests for workbench.segment: word units for scripts written without spaces (issue 16)."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import pytest
+
+from workbench.errors import InputError
+from workbench.segment import Segmenter, has_unspaced_script
+from workbench.tokenizer import WORD_PATTERN
+
+jieba = pytest.importorskip("jieba", reason="the chinese extra (jieba) is not installed")
+
+JIEBA = Segmenter("jieba", "characters", (("jieba", jieba.__version__),))
+CHARACTERS = Segmenter.from_setting("characters")
+
+
+def units(segmenter: Segmenter, text: str) -> list[str]:
+    """The units of ``text`` (default rule, then the segmenter), checking every span."""
+    found = []
+    for match in re.finditer(WORD_PATTERN, text):
+        spans = list(segmenter.split(text, match.start(), match.end()))
+        # The units tile the word exactly: no character lost, none repeated.
+        assert spans[0][0] == match.start() and spans[-1][1] == match.end()
+        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
+        found += [text[start:end] for start, end in spans]
+    return found
+
+
+def test_a_chinese_clause_becomes_words():
+    assert units(JIEBA, "这部电影真的很好看，演员很棒") == [
+        "这部", "电影", "真的", "很", "好看", "，", "演员", "很棒",
+    ]  # fmt: skip
+
+
+def test_traditional_characters_are_cut_too():
+    assert units(JIEBA, "這部電影不好看") == ["這部", "電影", "不", "好看"]
+
+
+def test_mixed_text_keeps_latin_words_numbers_emoji_and_urls_whole():
+    found = units(JIEBA, "用iPhone拍的照片很清楚123 😀 http://x.cn")
+    assert found[:4] == ["用", "iPhone", "拍", "的"]
+    assert "123" in found and "😀" in found and "cn" in found
+
+
+def test_full_width_spaces_and_letters():
+    """U+3000 separates like a space; full-width Latin letters stay one word."""
+    assert units(JIEBA, "全角　空格ＡＢＣ") == ["全角", "空格", "ＡＢＣ"]
+
+
+def test_the_per_character_fallback():
+    assert units(CHARACTERS, "很好看，iPhone") == ["很", "好", "看", "，", "iPhone"]
+
+
+def test_none_keeps_a_run_whole_as_models_before_segmentation_did():
+    assert units(Segmenter(), "这部电影真的很好看") == ["这部电影真的很好看"]
+
+
+def test_a_thai_run_is_cut_per_letter_with_its_marks():
+    segmenter = Segmenter.best_available()
+    text = "ดี"  # a letter and a combining vowel mark: one unit, never a stray mark
+    assert list(segmenter.split(text, 0, len(text))) == [(0, 2)]
+
+
+def test_japanese_uses_its_own_segmenter_or_characters():
+    text = "この映画は本当に面白かった"
+    found = units(Segmenter.best_available(), text)
+    assert "".join(found) == text
+    if Segmenter.best_available().japanese == "janome":
+        assert "映画" in found
+    else:
+        assert found == list(text)
+
+
+def test_script_detection():
+    assert has_unspaced_script("好看") and has_unspaced_script("かわいい")
+    assert not has_unspaced_script("plain English, émigré, Привет, 안녕하세요")
+
+
+def test_the_segmenter_round_trips_through_json():
+    recorded = Segmenter.best_available()
+    assert Segmenter.from_dict(recorded.to_dict(), "config.json") == recorded
+
+
+def test_a_missing_segmenter_package_is_a_clear_error(monkeypatch):
+    from workbench import segment
+
+    monkeypatch.setattr(segment, "_installed", lambda name: False)
+    with pytest.raises(InputError, match="with jieba, which is not installed.*chinese extra"):
+        Segmenter.from_dict({"chinese": "jieba", "japanese": "characters"}, "m/config.json")
+
+
+def test_another_segmenter_version_warns():
+    recorded = {"chinese": "jieba", "japanese": "characters", "versions": {"jieba": "0.1"}}
+    with pytest.warns(UserWarning, match="trained with jieba 0.1"):
+        Segmenter.from_dict(recorded, "m/config.json")
+
+
+@pytest.mark.parametrize("bad", ["jieba", {"chinese": "mecab"}, {"japanese": "sudachi"}])
+def test_unknown_segmentation_records_are_refused(bad):
+    with pytest.raises(InputError):
+        Segmenter.from_dict(bad, "m/config.json")
+
+
+def test_unknown_setting_is_refused():
+    with pytest.raises(InputError, match="segmenter must be"):
+        Segmenter.from_setting("mecab")
+
+
+def test_no_warning_for_the_recorded_version():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Segmenter.from_dict(JIEBA.to_dict(), "m/config.json")
