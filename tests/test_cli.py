@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +20,7 @@ import pytest
 import torch
 
 import workbench
+import workbench.explain
 from workbench import TextClassifier
 from workbench.cli import main
 
@@ -347,3 +353,309 @@ def test_train_refuses_a_teacher_with_other_labels(corpus, tmp_path, capsys):
     assert code == 2
     assert_one_line_error(capsys, "['neg', 'pos']", "['negative', 'positive']")
     assert not out.exists()
+
+
+# ------------------------------------------------------------------ hostile input (issue 14)
+def run_and_signal(args, wait_for: str, stream: str, sig: int, tmp_path: Path):
+    """Start ``python -m workbench ARGS``, send ``sig`` once ``wait_for`` appears on
+    ``stream`` ("out" or "err"), and return the exit code, stdout and stderr."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workbench", *map(str, args)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # One thread, as in-process tests: spinning OpenMP threads crawl on shared cores.
+        env={
+            **os.environ,
+            "PYTHONPATH": str(REPO_ROOT),
+            "PYTHONUNBUFFERED": "1",
+            "OMP_NUM_THREADS": "1",
+        },
+    )
+    seen = {"out": [], "err": []}
+
+    def pump(name, pipe):
+        for char in iter(lambda: pipe.read(1), ""):
+            seen[name].append(char)
+
+    pumps = [
+        threading.Thread(target=pump, args=(name, pipe), daemon=True)
+        for name, pipe in (("out", process.stdout), ("err", process.stderr))
+    ]
+    for thread in pumps:
+        thread.start()
+    deadline = time.monotonic() + 180
+    while wait_for not in "".join(seen[stream]):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"{wait_for!r} never came: {''.join(seen['err'])[-2000:]}")
+        time.sleep(0.02)
+    process.send_signal(sig)
+    code = process.wait(timeout=120)
+    for thread in pumps:
+        thread.join(timeout=10)
+    return code, "".join(seen["out"]), "".join(seen["err"])
+
+
+def slow_epochs_csv(folder: Path, make_corpus, n: int) -> Path:
+    """``n`` texts to train on at batch size 1: about n milliseconds per epoch or more."""
+    return write_csv(folder / "train.csv", *make_corpus(n, seed=3))
+
+
+SLOW_TRAIN = [*TINY_MODEL, "--batch-size", "1", "--epochs", "50"]
+
+
+def test_issue14_case1_ctrl_c_before_the_first_epoch_writes_nothing(
+    artifact_dir, make_corpus, tmp_path_factory, tmp_path
+):
+    """Issue 14 case 1: Ctrl-C before the first epoch was validated replaced a good
+    artifact with an untrained model and exited 0. Now: nothing written, exit 130."""
+    out = tmp_path / "model"
+    shutil.copytree(artifact_dir, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    # Seconds per epoch: the signal, sent as the progress bar appears, lands in epoch 1.
+    data = slow_epochs_csv(tmp_path_factory.mktemp("data"), make_corpus, 2000)
+
+    code, _, err = run_and_signal(
+        ["train", "--data", data, "--out", out, *SLOW_TRAIN],
+        "training",  # the progress bar: the fit loop has started
+        "err",
+        signal.SIGINT,
+        tmp_path,
+    )
+
+    assert code == 130, err
+    assert "interrupted before the first epoch was validated; nothing written" in err
+    assert "Traceback" not in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no temporary left
+
+
+def test_issue14_case1_sigterm_after_an_epoch_saves_the_best_weights(
+    make_corpus, tmp_path_factory, tmp_path
+):
+    """SIGTERM is handled like Ctrl-C: after a validated epoch the best weights so far are
+    saved (a feature), the message says so, and the exit code is 128 + SIGTERM."""
+    out = tmp_path / "model"
+    # Early stopping needs two more epochs after the best: the signal lands before them.
+    data = slow_epochs_csv(tmp_path_factory.mktemp("data"), make_corpus, 200)
+
+    code, stdout, err = run_and_signal(
+        ["train", "--data", data, "--out", out, *SLOW_TRAIN, "--quiet"],
+        "epoch 1:",
+        "out",
+        signal.SIGTERM,
+        tmp_path,
+    )
+
+    assert code == 128 + signal.SIGTERM, err
+    assert f"artifact written to {out}" in stdout
+    assert re.search(r"interrupted after \d+ epoch\(s\); the best weights \(epoch \d+\)", err)
+    history = TextClassifier.load(out).history_
+    assert history.interrupted and len(history.epochs) >= 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_issue14_case1_sigterm_during_explain_leaves_no_file(artifact_dir, heldout, tmp_path):
+    """SIGTERM while a table is being explained: exit 143, no --jsonl, no temporary file."""
+    data = write_csv(tmp_path / "texts.csv", heldout[0] * 4)
+    out = tmp_path / "explanations.jsonl"
+
+    code, _, err = run_and_signal(
+        [
+            "explain",
+            "--model",
+            artifact_dir,
+            "--data",
+            data,
+            "--jsonl",
+            out,
+            "--method",
+            "lime",
+            "--num-samples",
+            "500",
+        ],  # fmt: skip
+        "lime:",
+        "err",
+        signal.SIGTERM,
+        tmp_path,
+    )
+
+    assert code == 128 + signal.SIGTERM, err
+    assert "workbench: interrupted" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["texts.csv"]
+
+
+@pytest.fixture
+def blocked(tmp_path) -> Path:
+    """A path whose parent is a regular file: unwritable even for root."""
+    (tmp_path / "a-file").write_text("not a folder")
+    return tmp_path / "a-file" / "out"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["evaluate", "--data", "{csv}", "--json", "{blocked}.json"],
+        ["explain", "a great movie", "--json", "{blocked}.json"],
+        ["explain", "a great movie", "--html", "{blocked}.html"],
+        ["explain", "--data", "{csv}", "--jsonl", "{blocked}.jsonl"],
+    ],
+    ids=["evaluate-json", "explain-json", "explain-html", "explain-jsonl"],
+)
+def test_issue14_case7_unwritable_outputs_fail_before_the_work(
+    artifact_dir, labelled_csv, blocked, capsys, command
+):
+    """Issue 14 case 7: an unwritable output surfaced as a traceback after the work."""
+    argv = [part.format(csv=labelled_csv, blocked=blocked) for part in command]
+    code = main([argv[0], "--model", str(artifact_dir), *argv[1:]])
+    assert code == 2
+    flag = next(part for part in argv if part.startswith("--") and part != "--data")
+    assert_one_line_error(capsys, f"cannot write {flag} {blocked}", "is a file, not a directory")
+    assert capsys.readouterr().out == ""  # nothing was scored or explained
+
+
+def test_issue14_case7_train_and_compare_check_their_outputs_first(
+    corpus, blocked, tmp_path, capsys
+):
+    data = write_csv(tmp_path / "train.csv", *corpus)
+    assert main(["train", "--data", str(data), "--out", str(blocked), *TINY_MODEL]) == 2
+    assert_one_line_error(capsys, str(blocked))
+    for flag in ("--json", "--html"):
+        argv = ["compare", "--data", str(data), "--models", "tfidf-logreg", flag, str(blocked)]
+        assert main(argv) == 2
+        assert_one_line_error(capsys, f"cannot write {flag} {blocked}")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_issue14_case7_read_only_folder_is_named(artifact_dir, tmp_path, capsys):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        code = main(["explain", "--model", str(artifact_dir), "good", "--json", str(folder / "x")])
+    finally:
+        folder.chmod(0o700)
+    assert code == 2
+    assert_one_line_error(capsys, f"cannot write --json {folder / 'x'}", "not writable")
+
+
+def test_issue14_case7_a_failed_write_is_one_line_and_leaves_no_temporary(
+    artifact_dir, tmp_path, capsys, monkeypatch
+):
+    """A disk that fills up after the check: one line with the cause, nothing left behind."""
+
+    def full_disk(self, path):
+        Path(path).write_text("partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(workbench.explain.Explanation, "to_json", full_disk)
+    out = tmp_path / "why.json"
+    argv = ["explain", "--model", str(artifact_dir), "a great movie", "--json", str(out)]
+    assert main([*argv, "--method", "gradient-x-input"]) == 2
+    assert_one_line_error(capsys, f"cannot write --json {out}: No space left on device")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_issue14_case11_a_failing_row_gets_an_error_record(artifact_dir, tmp_path, capsys):
+    """Issue 14 case 11: one failing row discarded the whole batch. Now the others are
+    written, the failing one gets {"row", "text", "error"}, and a warning says how many."""
+    rows = [{"text": "a great movie"}, {"text": "bad\u0000 text"}, {"text": "awful food"}]
+    data = tmp_path / "texts.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    out = tmp_path / "why.jsonl"
+    argv = ["explain", "--model", str(artifact_dir), "--data", str(data), "--jsonl", str(out)]
+
+    code = main([*argv, "--method", "gradient-x-input"])
+
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    records = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert [r["text"] for r in records] == [row["text"] for row in rows]
+    assert records[1]["row"] == 2 and "control character U+0000" in records[1]["error"]
+    assert records[0]["method"] == records[2]["method"] == "gradient-x-input"
+    assert "2 gradient-x-input explanations written" in captured.out
+    assert "workbench: warning: 1 of 3 texts could not be explained (data rows 2)" in captured.err
+
+    out.unlink()
+    data.write_text(json.dumps(rows[1]) + "\n", encoding="utf-8")
+    assert main([*argv, "--method", "gradient-x-input"]) == 2
+    err = capsys.readouterr().err  # the progress bar, then the error
+    assert err.strip().splitlines()[-1].startswith("workbench: error: ") and "Traceback" not in err
+    assert "none of the 1 texts could be explained; data row 1: " in err and "U+0000" in err
+    assert not out.exists()
+
+
+def test_issue14_case13_argument_that_is_not_utf8_exits_2(artifact_dir, capsys):
+    """Issue 14 case 13: `predict $'bad \\xff'` gave a TypeError traceback. Python hands
+    undecodable argv bytes over as lone surrogates, which is what this passes."""
+    assert main(["predict", "--model", str(artifact_dir), "fine", "bad \udcff"]) == 2
+    assert_one_line_error(capsys, "TEXT argument 2: text is not valid UTF-8 (byte 0xff")
+    assert main(["explain", "--model", str(artifact_dir), "bad \udcff"]) == 2
+    assert_one_line_error(capsys, "TEXT: text is not valid UTF-8")
+    assert main(["predict", "--model", str(artifact_dir), "--text-col", "\udcff", "x"]) == 2
+    assert_one_line_error(capsys, "--text-col: text is not valid UTF-8")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--method", "integrated-gradients", "--steps", "0"], "n_steps (CLI: --steps)"),
+        (["--method", "lime", "--num-samples", "0"], "num_samples must be a whole number"),
+        (["--max-evals", "1"], "max_evals must be a whole number of at least 3, got 1"),
+    ],
+)
+def test_issue14_case14_bad_explanation_budgets_exit_2(artifact_dir, capsys, options, message):
+    """Issue 14 case 14: --steps 0 and --num-samples 0 gave tracebacks; --max-evals 1 gave
+    every word the same value."""
+    assert main(["explain", "--model", str(artifact_dir), "a great movie", *options]) == 2
+    assert_one_line_error(capsys, message)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--learning-rate", "nan"], "learning_rate must be positive and finite, got nan"),
+        (["--max-length", "1"], "max_length must be at least 2, got 1"),  # case 16
+    ],
+)
+def test_issue14_case14_bad_training_numbers_exit_2(corpus, tmp_path, capsys, options, message):
+    data = write_csv(tmp_path / "train.csv", *corpus)
+    argv = ["train", "--data", str(data), "--out", str(tmp_path / "m"), *TINY_MODEL[:-2]]
+    assert main([*argv, *options]) == 2
+    assert_one_line_error(capsys, message)
+    assert not (tmp_path / "m").exists()
+
+
+def test_issue14_case15_evaluate_scores_a_one_class_test_set(
+    artifact_dir, heldout, tmp_path, capsys
+):
+    """Issue 14 case 15: evaluate refused a test set of one class."""
+    texts, labels = heldout
+    positive = [t for t, y in zip(texts, labels, strict=True) if y == "positive"]
+    data = write_csv(tmp_path / "positive.csv", positive, ["positive"] * len(positive))
+    report = tmp_path / "metrics.json"
+
+    code = main(["evaluate", "--model", str(artifact_dir), "--data", str(data),
+                 "--json", str(report)])  # fmt: skip
+
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert re.search(r"ROC-AUC\s+n/a", captured.out) and "note: ROC-AUC is n/a" in captured.out
+    metrics = json.loads(report.read_text())
+    assert metrics["roc_auc"] is None and metrics["n"] == len(positive)
+    assert any("no example of 'negative'" in note for note in metrics["notes"])
+
+
+def test_issue14_case16_an_empty_vocabulary_is_a_warning_line(corpus, tmp_path, capsys):
+    """Issue 14 case 16: --min-frequency 100000 trained a constant model without a word."""
+    data = write_csv(tmp_path / "train.csv", *corpus)
+    argv = ["train", "--data", str(data), "--out", str(tmp_path / "m"), *TINY_MODEL]
+    code = main([*argv, "--min-frequency", "100000", "--max-steps", "1", "--quiet"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    warning = [line for line in captured.err.splitlines() if "warning" in line]
+    assert len(warning) == 1, captured.err
+    assert warning[0].startswith("workbench: warning: the vocabulary has no words")
+    assert "lower min_frequency (CLI: --min-frequency)" in warning[0]

@@ -1,26 +1,44 @@
 """``workbench`` / ``python -m workbench``: train, evaluate, predict, explain and compare.
 
 Every subcommand has ``--help``, reads plain files (CSV, TSV, JSONL, Parquet) and writes
-plain files (an artifact directory, JSON). Exit code 0 on success, 2 with a one-line
-``workbench: error: ...`` message on bad input, never a traceback for a user mistake.
+plain files (an artifact directory, JSON). Exit codes:
+
+- 0 on success; ``explain --data`` also when some texts could not be explained (their
+  lines in ``--jsonl`` hold the error, and a warning line says how many);
+- 2 with a one-line ``workbench: error: ...`` message on bad input (including an output
+  path that cannot be written, checked before the work starts), never a traceback for a
+  user mistake;
+- 130 after Ctrl-C, 143 after SIGTERM (which is handled like Ctrl-C, so temporary files
+  are removed): ``train`` saves the best weights so far once an epoch has been validated,
+  and writes nothing before that.
+
+Output files are written to a temporary name and renamed, so an interruption never leaves
+half a file.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import os
+import secrets
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from workbench.artifacts import check_output_directory
 from workbench.classifier import TextClassifier
 from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
-from workbench.data import load_table, stratified_split
+from workbench.data import check_utf8, load_table, stratified_split
 from workbench.distributed import is_main_process
 from workbench.errors import InputError
 from workbench.evaluate import evaluate
-from workbench.explain import METHODS, explain
+from workbench.explain import METHODS, FailedExplanation, explain
 from workbench.explain.perturbation import MAX_EXACT_WORDS, SHAP_ALGORITHMS
 from workbench.train import Callback, TrainState
 from workbench.version import __version__
@@ -163,7 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("text", nargs="?", metavar="TEXT", help="the text to explain")
     explain.add_argument("--data", type=Path, help="table of texts to explain (instead of TEXT)")
     _data_args(explain, labels=False)
-    explain.add_argument("--jsonl", type=Path, help="with --data: one explanation per line")
+    explain.add_argument(
+        "--jsonl",
+        type=Path,
+        help="with --data: one explanation per line; a text that cannot be explained gets "
+        'a line {"row", "text", "error"} instead (exit code 2 only when none could be)',
+    )
     explain.add_argument(
         "--method",
         default="shap",
@@ -254,7 +277,8 @@ def _dest(flag: str) -> str:
     return flag.lstrip("-").replace("-", "_")
 
 
-def _train(args: argparse.Namespace) -> None:
+def _train(args: argparse.Namespace) -> int:
+    check_output_directory(args.out)  # before the work, not after it
     train = load_table(args.data, args.text_col, args.label_col, encoding=args.encoding)
     validation = None
     if args.val is not None:
@@ -285,9 +309,15 @@ def _train(args: argparse.Namespace) -> None:
     else:
         clf.fit(train.texts, train.labels, **fit_options)
     history = clf.history_
+    if history.interrupted and not history.epochs:
+        # An untrained model must never replace a good artifact at --out.
+        _print_interrupted(
+            f"before the first epoch was validated; nothing written ({args.out} is as it was)"
+        )
+        return _interrupted_exit_code()
     out = clf.save(args.out)
     if not is_main_process():
-        return
+        return 0
     best = next((e for e in history.epochs if e["epoch"] == history.best_epoch), None)
     print(f"trained {history.steps} steps in {history.seconds:.1f}s on {history.device}")
     if best is not None:
@@ -296,6 +326,11 @@ def _train(args: argparse.Namespace) -> None:
             f"val_macro_f1={best['val_macro_f1']:.4f}"
         )
     print(f"artifact written to {out}")
+    if history.interrupted:
+        kept = "the last weights" if best is None else f"the best weights (epoch {best['epoch']})"
+        _print_interrupted(f"after {len(history.epochs)} epoch(s); {kept} were saved to {out}")
+        return _interrupted_exit_code()
+    return 0
 
 
 def _load(args: argparse.Namespace, device: str | None = None):
@@ -306,8 +341,13 @@ def _load(args: argparse.Namespace, device: str | None = None):
 
 
 def _evaluate(args: argparse.Namespace) -> None:
+    _check_output_file(args.json, "--json")
     clf = _load(args)
-    data = load_table(args.data, args.text_col, args.label_col, encoding=args.encoding)
+    # One class is a legitimate test set (only positive reviews): accuracy still means
+    # something, and the evaluation notes what does not.
+    data = load_table(
+        args.data, args.text_col, args.label_col, encoding=args.encoding, min_classes=1
+    )
     proba = clf.predict_proba(data.texts)
     known = set(clf.classes_.tolist())
     unseen = sorted({y for y in data.labels if y not in known}, key=str)
@@ -320,8 +360,8 @@ def _evaluate(args: argparse.Namespace) -> None:
     result = evaluate(data.labels, predicted, proba, labels=clf.classes_.tolist())
     print(result.summary())
     if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+        text = json.dumps(result.to_dict(), indent=2) + "\n"
+        _write_output(args.json, "--json", lambda path: path.write_text(text, encoding="utf-8"))
 
 
 def _predict(args: argparse.Namespace) -> None:
@@ -362,6 +402,8 @@ def _explain(args: argparse.Namespace) -> None:
         return
     if args.jsonl is not None:
         raise InputError("--jsonl goes with --data; for one TEXT use --json or --html")
+    _check_output_file(args.json, "--json")
+    _check_output_file(args.html, "--html")
     clf = _load(args)
     result = explain(clf, args.text, args.method, **settings)
     print(
@@ -376,10 +418,12 @@ def _explain(args: argparse.Namespace) -> None:
         print(f"  {value:+.4f}  {word.text}")
     for note in result.notes:
         print(f"note: {note}")
-    for path, write in ((args.json, result.to_json), (args.html, result.to_html)):
+    for path, flag, write in (
+        (args.json, "--json", result.to_json),
+        (args.html, "--html", result.to_html),
+    ):
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write(path)
+            _write_output(path, flag, write)
 
 
 def _explain_table(args: argparse.Namespace, settings: dict) -> None:
@@ -387,19 +431,39 @@ def _explain_table(args: argparse.Namespace, settings: dict) -> None:
         raise InputError("--data explains many texts: say where to write them with --jsonl OUT")
     if args.json is not None or args.html is not None:
         raise InputError("--json and --html hold one explanation; with --data use --jsonl")
+    _check_output_file(args.jsonl, "--jsonl")
     texts = load_table(args.data, args.text_col, None, encoding=args.encoding).texts
     device = args.device
     if device == "cuda" and "LOCAL_RANK" in os.environ:  # torchrun: one GPU per process
         device = f"cuda:{os.environ['LOCAL_RANK']}"
     clf = _load(args, device)
-    results = explain(clf, texts, args.method, **settings)
+    results = explain(clf, texts, args.method, errors="record", **settings)
     if not is_main_process():
         return
-    args.jsonl.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.jsonl, "w", encoding="utf-8") as out:
-        for result in results:
-            out.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
-    print(f"{len(results)} {args.method} explanations written to {args.jsonl}")
+    failed = [row for row, r in enumerate(results, start=1) if isinstance(r, FailedExplanation)]
+    if len(failed) == len(results):  # e.g. a setting every text trips on: say it once
+        raise InputError(
+            f"{args.data}: none of the {len(results)} texts could be explained; data row 1: "
+            f"{results[0].error}"
+        )
+
+    def write(path: Path) -> None:
+        with open(path, "w", encoding="utf-8") as out:
+            for row, result in enumerate(results, start=1):
+                record = result.to_dict()
+                if isinstance(result, FailedExplanation):
+                    record = {"row": row, **record}
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    _write_output(args.jsonl, "--jsonl", write)
+    print(f"{len(results) - len(failed)} {args.method} explanations written to {args.jsonl}")
+    if failed:
+        rows = ", ".join(map(str, failed[:5])) + (", ..." if len(failed) > 5 else "")
+        print(
+            f"workbench: warning: {len(failed)} of {len(results)} texts could not be explained "
+            f"(data rows {rows}); their lines in {args.jsonl} hold the error",
+            file=sys.stderr,
+        )
 
 
 DEFAULT_COMPARE_MODELS = "tfidf-logreg,bag-of-embeddings,transformer-small,transformer-base"
@@ -446,6 +510,8 @@ def _compare(args: argparse.Namespace) -> None:
         )
     if args.epochs is not None and args.epochs < 1:
         raise InputError(f"--epochs must be at least 1, got {args.epochs}")
+    _check_output_file(args.json, "--json")
+    _check_output_file(args.html, "--html")
     data = load_table(args.data, args.text_col, args.label_col, encoding=args.encoding)
     if args.test is not None:
         train = data
@@ -467,9 +533,44 @@ def _compare(args: argparse.Namespace) -> None:
     print("pairwise: McNemar exact test (Holm-corrected), paired bootstrap 95% CI of acc_diff")
     print(format_significance(result.significance()))
     if args.json is not None:
-        print(f"JSON written to {result.to_json(args.json)}")
+        print(f"JSON written to {_write_output(args.json, '--json', result.to_json)}")
     if args.html is not None:
-        print(f"HTML report written to {result.to_html(args.html)}")
+        print(f"HTML report written to {_write_output(args.html, '--html', result.to_html)}")
+
+
+def _check_output_file(path: Path | None, flag: str) -> None:
+    """Before the work: ``path`` (if given) is a file that can be written, in a folder that
+    exists or can be made, or one line says which and why."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise InputError(f"{flag} {path} is a directory; give a file name")
+    existing = path.parent
+    while not existing.exists():  # mkdir(parents=True) starts from the first that exists
+        existing = existing.parent
+    if not existing.is_dir():
+        raise InputError(f"cannot write {flag} {path}: {existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(
+            f"cannot write {flag} {path}: {existing} is not writable (no permission, or a "
+            "read-only file system); choose another path"
+        )
+
+
+def _write_output(path: Path, flag: str, write: Callable[[Path], object]) -> Path:
+    """``write`` a temporary file beside ``path``, then rename it into place, so neither a
+    failure nor a signal leaves half a file; an OSError is one line naming the file."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(temporary)
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise InputError(f"cannot write {flag} {path}: {exc.strerror or exc}") from exc
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+    return path
 
 
 _COMMANDS = {
@@ -481,16 +582,61 @@ _COMMANDS = {
 }
 
 
+# The signal that interrupted this run (SIGTERM; Ctrl-C needs no record), for the exit code.
+_received: list[int] = []
+
+
+def _on_sigterm(signum: int, frame) -> None:
+    # Raised where the process is, as Ctrl-C's KeyboardInterrupt is: the fit loop stops
+    # cleanly, and every `finally` removes its temporary files.
+    _received.append(signum)
+    raise KeyboardInterrupt
+
+
+def _interrupted_exit_code() -> int:
+    return 128 + (_received[-1] if _received else signal.SIGINT)
+
+
+def _print_interrupted(detail: str = "") -> None:
+    print(f"workbench: interrupted {detail}".rstrip(), file=sys.stderr)
+
+
+def _show_warning(python_way, message, category, filename, lineno, file=None, line=None):
+    """The library's own warnings as one line; anyone else's the way Python shows them."""
+    if Path(filename).resolve().is_relative_to(Path(__file__).resolve().parent):
+        print(f"workbench: warning: {message}", file=sys.stderr)
+    else:
+        python_way(message, category, filename, lineno, file, line)
+
+
+def _check_utf8_arguments(args: argparse.Namespace) -> None:
+    """Undecodable bytes in an argument (``$'bad \\xff'``) arrive as lone surrogates."""
+    for name, value in vars(args).items():
+        items = value if isinstance(value, list) else [value]
+        for i, item in enumerate(items):
+            if isinstance(item, str):
+                where = {"texts": f"TEXT argument {i + 1}", "text": "TEXT"}
+                check_utf8([item], where.get(name, f"--{name.replace('_', '-')}"), row="")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    _received.clear()
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
     try:
-        _COMMANDS[args.command](args)
+        with warnings.catch_warnings():
+            warnings.showwarning = functools.partial(_show_warning, warnings.showwarning)
+            _check_utf8_arguments(args)
+            return _COMMANDS[args.command](args) or 0
     except InputError as exc:
         print(f"workbench: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("workbench: interrupted", file=sys.stderr)
-        return 130
-    return 0
+        _print_interrupted()
+        return _interrupted_exit_code()
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
