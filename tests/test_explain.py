@@ -498,7 +498,11 @@ def test_issue14_case13_text_that_is_not_utf8_is_refused(planted_model):
         ("lime", {"num_samples": 0}, r"num_samples must be a whole number of at least 2"),
         ("lime", {"num_samples": 1}, r"num_samples must be a whole number of at least 2"),
         ("lime", {"seed": -1}, r"seed must be a whole number of at least 0"),
-        ("shap", {"max_evals": 1}, r"max_evals must be a whole number of at least 3: shap's"),
+        (
+            "shap",
+            {"max_evals": 1},
+            r"max_evals must be a whole number of at least 3, got 1: shap's",
+        ),
         ("shap", {"max_evals": 2.5}, r"max_evals must be a whole number"),
         ("shap", {"masks_per_call": 0}, r"masks_per_call must be"),
         ("shap", {"batch_size": 0}, r"batch_size must be a whole number of at least 1"),

@@ -164,7 +164,7 @@ def check_count(name: str, value: Any, minimum: int, why: str = "") -> int:
     """``value`` as an int, once it is a whole number of at least ``minimum`` (a sample
     count, a number of steps, a batch size); else an error naming the setting and why."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise InputError(f"{name} must be a whole number of at least {minimum}{why}, got {value!r}")
+        raise InputError(f"{name} must be a whole number of at least {minimum}, got {value!r}{why}")
     return int(value)
 
 
