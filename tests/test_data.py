@@ -357,6 +357,20 @@ def test_load_reviews():
     assert train.source.endswith("train.csv") and test.source.endswith("test.csv")
 
 
+def test_load_the_chinese_reviews():
+    """Issue 16: the embedded Chinese teaching set, balanced, with its extra columns."""
+    train, test = load_reviews("zh")
+    assert (len(train), len(test)) == (360, 120)
+    assert train.labels.count("positive") == train.labels.count("negative") == 180
+    table = data.load_reviews_table("test", language="zh")
+    assert set(table.columns) == {"text", "label", "domain", "phenomenon"}
+    assert "negation" in set(table.phenomenon)
+    with pytest.raises(InputError, match="language must be one of 'en', 'zh'"):
+        load_reviews("fr")
+    with pytest.raises(InputError, match="split must be one of 'train', 'test'"):
+        data.load_reviews_table("transfer", language="zh")
+
+
 def test_load_reviews_missing(monkeypatch, tmp_path):
     monkeypatch.setattr(data, "__file__", str(tmp_path / "workbench" / "data.py"))
     monkeypatch.setattr(data.importlib.resources, "files", lambda package: tmp_path / "wheel")

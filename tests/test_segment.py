@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 
+import numpy as np
 import pytest
 
 from workbench.errors import InputError
@@ -21,7 +23,7 @@ def units(segmenter: Segmenter, text: str) -> list[str]:
     """The units of ``text`` (default rule, then the segmenter), checking every span."""
     found = []
     for match in re.finditer(WORD_PATTERN, text):
-        spans = list(segmenter.split(text, match.start(), match.end()))
+        spans = list(segmenter.split(text, [match.span()]))
         # The units tile the word exactly: no character lost, none repeated.
         assert spans[0][0] == match.start() and spans[-1][1] == match.end()
         assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
@@ -61,7 +63,7 @@ def test_none_keeps_a_run_whole_as_models_before_segmentation_did():
 def test_a_thai_run_is_cut_per_letter_with_its_marks():
     segmenter = Segmenter.best_available()
     text = "ดี"  # a letter and a combining vowel mark: one unit, never a stray mark
-    assert list(segmenter.split(text, 0, len(text))) == [(0, 2)]
+    assert list(segmenter.split(text, [(0, len(text))])) == [(0, 2)]
 
 
 def test_japanese_uses_its_own_segmenter_or_characters():
@@ -113,3 +115,42 @@ def test_no_warning_for_the_recorded_version():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Segmenter.from_dict(JIEBA.to_dict(), "m/config.json")
+
+
+def test_a_model_records_its_segmenter_and_reads_text_the_same_after_load(
+    tmp_path, tiny_model_config, tiny_train_config, monkeypatch
+):
+    """The artifact stores the segmenter; a machine without it gets a clear message."""
+    from workbench import segment
+    from workbench.classifier import TextClassifier
+
+    texts = ["这部电影真的很好看", "一点也不好看，浪费时间", "演员很棒，推荐", "太难看了，失望"] * 8
+    labels = ["positive", "negative", "positive", "negative"] * 8
+    clf = TextClassifier(tiny_model_config(), tiny_train_config(num_epochs=1)).fit(
+        texts, labels, progress=False
+    )
+    clf.save(tmp_path / "model")
+    config = json.loads((tmp_path / "model" / "config.json").read_text(encoding="utf-8"))
+    assert config["segmentation"]["chinese"] == "jieba"
+    assert config["segmentation"]["versions"]["jieba"] == jieba.__version__
+    loaded = TextClassifier.load(tmp_path / "model")
+    assert loaded.tokenizer_.segmenter == clf.tokenizer_.segmenter
+    np.testing.assert_array_equal(loaded.predict_proba(texts), clf.predict_proba(texts))
+    monkeypatch.setattr(segment, "_installed", lambda name: False)
+    with pytest.raises(InputError, match="config.json: this model cuts chinese text"):
+        TextClassifier.load(tmp_path / "model")
+
+
+def test_tfidf_counts_words_of_chinese_text_and_keeps_sklearns_rule_elsewhere(tmp_path):
+    from workbench.baselines import TfidfLogisticRegression
+
+    texts = ["这部电影真的很好看", "一点也不好看，浪费时间", "A great film", "An awful film"] * 5
+    labels = ["positive", "negative"] * 10
+    model = TfidfLogisticRegression(ngram_range=(1, 1)).fit(texts, labels)
+    analyse = model.vectorizer_.build_analyzer()
+    assert analyse("一点也不好看") == ["一点", "也", "不", "好看"]  # 不 counts: 1 character
+    assert analyse("A great film!") == ["great", "film"]  # scikit-learn's rule, as before
+    model.save(tmp_path / "tfidf")
+    loaded = TfidfLogisticRegression.load(tmp_path / "tfidf")
+    assert loaded.segmenter_ == model.segmenter_
+    np.testing.assert_array_equal(loaded.predict_proba(texts), model.predict_proba(texts))

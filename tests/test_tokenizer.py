@@ -260,7 +260,7 @@ def test_save_load_round_trip_gives_identical_encodings(tmp_path: Path):
     tok.save(path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tokenizer.json"]  # no temp left
 
-    loaded = WordTokenizer.load(path)
+    loaded = WordTokenizer.load(path, tok.segmenter)  # the model's config.json records it
     texts = TRAIN_TEXTS + VARIED_TEXTS + ["", "the ZEBRA"]
     assert loaded.vocab_size == tok.vocab_size
     assert loaded.encode_batch(texts) == tok.encode_batch(texts)
@@ -298,3 +298,51 @@ def test_issue14_case16_an_empty_vocabulary_warns_to_lower_min_frequency():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         WordTokenizer.train(["good film", "bad film"], TokenizerConfig(min_frequency=2))
+
+
+# --- scripts without spaces (issue 16) ------------------------------------------------------
+
+CHINESE = ["这部电影真的很好看，演员很棒", "一点也不好看，浪费时间", "服务很好，但是菜太咸了"]
+
+
+def test_chinese_text_is_cut_into_words_with_exact_spans():
+    pytest.importorskip("jieba")
+    tok = WordTokenizer.train(CHINESE)
+    text = "这部电影真的很好看，演员很棒 😀 iPhone"
+    words = tok.words(text)
+    assert [w.text for w in words][:5] == ["这部", "电影", "真的", "很", "好看"]
+    assert all(text[w.start : w.end] == w.text for w in words)
+    assert "😀" in [w.text for w in words] and "iPhone" in [w.text for w in words]
+    # the vocabulary holds words, not clauses
+    assert "好看" in tok._vocab and "这部电影真的很好看" not in tok._vocab
+
+
+def test_segmented_and_plain_texts_share_one_batch_in_order():
+    tok = WordTokenizer.train(CHINESE + TRAIN_TEXTS)
+    texts = [CHINESE[0], TRAIN_TEXTS[0], CHINESE[1], "", TRAIN_TEXTS[1]]
+    one_by_one = [tok.encode(text) for text in texts]
+    assert tok.encode_batch(texts) == one_by_one
+    assert tok.encode_ids(texts) == [e.ids for e in one_by_one]
+    assert tok.encode_ids(texts, 3) == [e.ids[:3] for e in one_by_one]
+
+
+def test_a_segmented_word_gets_the_id_the_vocabulary_gave_it():
+    """Lookups normalise like the Rust tokenizer (NFC, lower case) before looking up."""
+    tok = WordTokenizer.train(["用iPhone拍的照片很清楚"])
+    ids = tok.encode("用IPHONE拍的").ids
+    assert tok.unk_id not in ids[1:]
+
+
+def test_the_per_character_fallback_setting():
+    tok = WordTokenizer.train(CHINESE, TokenizerConfig(segmenter="characters"))
+    assert [w.text for w in tok.words("很好看")] == ["很", "好", "看"]
+
+
+def test_segmenter_none_keeps_runs_whole_as_before():
+    tok = WordTokenizer.train(CHINESE, TokenizerConfig(segmenter="none"))
+    assert [w.text for w in tok.words("这部电影真的很好看")] == ["这部电影真的很好看"]
+
+
+def test_without_punctuation_splitting_nothing_is_segmented():
+    tok = WordTokenizer.train(CHINESE, TokenizerConfig(split_punctuation=False))
+    assert not tok.segmenter.cuts

@@ -17,6 +17,7 @@ project's word units and fall back to the default word splitting without it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ from workbench.artifacts import (
 from workbench.data import LabeledTexts, as_text_list, validate_labeled
 from workbench.errors import InputError
 from workbench.estimators import TextEstimatorMixin, check_fitted, fit_labels
+from workbench.segment import Segmenter, has_unspaced_script
+from workbench.tokenizer import split_words
 from workbench.version import __version__
 
 MODEL_TYPE = "tfidf-logreg"
@@ -62,6 +65,33 @@ _VECTORIZER_SETTINGS = (
 )
 
 
+# scikit-learn's default rule: words of two or more letters or digits.
+_SKLEARN_TERMS = re.compile(r"(?u)\b\w\w+\b")
+_WORD_CHARACTER = re.compile(r"\w")
+
+
+class SegmentedTerms:
+    """A ``TfidfVectorizer`` tokenizer: scikit-learn's rule for text with spaces, and the
+    workbench's word units (one-character words included: 不 and 很 carry sentiment) for
+    text in scripts without spaces. A class, not a closure, so its setting is visible."""
+
+    def __init__(self, segmenter: Segmenter) -> None:
+        self.segmenter = segmenter
+
+    def __call__(self, text: str) -> list[str]:
+        if not has_unspaced_script(text):
+            return _SKLEARN_TERMS.findall(text)
+        words = split_words(text, self.segmenter)
+        return [word.text for word in words if _WORD_CHARACTER.search(word.text)]
+
+
+def _term_splitting(segmenter: Segmenter) -> dict:
+    """Vectorizer settings for ``segmenter``: none to change when it cuts nothing."""
+    if not segmenter.cuts:
+        return {}
+    return {"tokenizer": SegmentedTerms(segmenter), "token_pattern": None}
+
+
 class TfidfLogisticRegression(TextEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Word n-gram TF-IDF features and a logistic regression, scikit-learn style.
 
@@ -73,6 +103,9 @@ class TfidfLogisticRegression(TextEstimatorMixin, ClassifierMixin, BaseEstimator
         lowercase: fold case before counting.
         C: inverse regularisation strength; larger fits the training data more closely.
         max_iter: iterations of the lbfgs solver.
+        segmenter: how text without spaces between words (Chinese, Japanese) is cut into
+            terms, as ``TokenizerConfig.segmenter``: ``"auto"``, ``"characters"`` or
+            ``"none"`` (a run stays one term). Other text keeps scikit-learn's own rule.
     """
 
     def __init__(
@@ -84,6 +117,7 @@ class TfidfLogisticRegression(TextEstimatorMixin, ClassifierMixin, BaseEstimator
         lowercase: bool = True,
         C: float = 4.0,
         max_iter: int = 2000,
+        segmenter: str = "auto",
     ) -> None:
         self.ngram_range = ngram_range
         self.min_df = min_df
@@ -92,6 +126,7 @@ class TfidfLogisticRegression(TextEstimatorMixin, ClassifierMixin, BaseEstimator
         self.lowercase = lowercase
         self.C = C
         self.max_iter = max_iter
+        self.segmenter = segmenter
 
     # ----------------------------------------------------------------- training
     def fit(
@@ -104,12 +139,14 @@ class TfidfLogisticRegression(TextEstimatorMixin, ClassifierMixin, BaseEstimator
         """
         data = LabeledTexts(as_text_list(texts), fit_labels(labels), source="training data")
         validate_labeled(data)
+        self.segmenter_ = Segmenter.from_setting(self.segmenter)
         self.vectorizer_ = TfidfVectorizer(
             ngram_range=tuple(self.ngram_range),
             min_df=self.min_df,
             max_features=self.max_features,
             sublinear_tf=self.sublinear_tf,
             lowercase=self.lowercase,
+            **_term_splitting(self.segmenter_),
         )
         try:
             features = self.vectorizer_.fit_transform(data.texts)
@@ -157,6 +194,7 @@ class TfidfLogisticRegression(TextEstimatorMixin, ClassifierMixin, BaseEstimator
             "labels": self.classes_.tolist(),
             "params": {**self.get_params(), "ngram_range": list(self.ngram_range)},
             "vectorizer": settings,
+            "segmentation": self.segmenter_.to_dict(),
             "classifier": {"C": self.C, "max_iter": self.max_iter},
         }
         weights = {
@@ -187,6 +225,10 @@ class TfidfLogisticRegression(TextEstimatorMixin, ClassifierMixin, BaseEstimator
             settings["ngram_range"] = tuple(settings["ngram_range"])
             labels = config["labels"]
             terms = read_json(path / "vocabulary.json")["terms"]
+            # Terms as in training; artifacts from before segmentation kept runs whole.
+            segmenter = Segmenter()
+            if "segmentation" in config:
+                segmenter = Segmenter.from_dict(config["segmentation"], f"{path}/config.json")
         except (KeyError, TypeError) as exc:
             raise InputError(
                 f"{path}: missing or malformed entry {exc}; save the model again"
@@ -206,6 +248,8 @@ class TfidfLogisticRegression(TextEstimatorMixin, ClassifierMixin, BaseEstimator
         # scikit-learn keeps one row of coefficients for two classes.
         check_labels(labels, max(coef.shape[0], 2), f"{path}/config.json")
         # A fixed vocabulary plus the stored idf is exactly the fitted vectorizer's state.
+        model.segmenter_ = segmenter
+        settings.update(_term_splitting(segmenter))
         model.vectorizer_ = TfidfVectorizer(**settings, vocabulary=terms)
         model.vectorizer_.idf_ = idf
         model.classifier_ = LogisticRegression(C=model.C, max_iter=model.max_iter)

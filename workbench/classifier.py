@@ -46,6 +46,7 @@ from workbench.data import (
 from workbench.errors import InputError
 from workbench.estimators import TextEstimatorMixin, check_fitted, fit_labels
 from workbench.model import build_model
+from workbench.segment import Segmenter
 from workbench.tokenizer import WordPieces, WordTokenizer
 from workbench.train import Callback, History, fit, resolve_device, set_seed
 from workbench.version import __version__
@@ -291,8 +292,9 @@ class TextClassifier(TextEstimatorMixin, ClassifierMixin, BaseEstimator):
         """Write the artifact directory atomically and return its path.
 
         Contents: ``model.safetensors`` (weights), ``config.json`` (model, training and
-        tokenizer settings, label names, the calibration temperature with the validation
-        NLL before and after, library version, artifact format),
+        tokenizer settings, the word segmenter and its version, label names, the
+        calibration temperature with the validation NLL before and after, library version,
+        artifact format),
         ``tokenizer.json`` and ``metrics.json`` (training history). No pickle anywhere, so
         loading never executes code from the artifact. An existing artifact at the same
         path is replaced only once the new one is completely written.
@@ -310,6 +312,7 @@ class TextClassifier(TextEstimatorMixin, ClassifierMixin, BaseEstimator):
                 "model": self.model_.config.to_dict(),
                 "training": (self.train_config or TrainConfig()).to_dict(),
                 "tokenizer": (self.tokenizer_config or TokenizerConfig()).to_dict(),
+                "segmentation": self.tokenizer_.segmenter.to_dict(),
                 "calibrate": self.calibrate,
                 "calibration": self.calibration_.to_dict(),
             }
@@ -342,7 +345,11 @@ class TextClassifier(TextEstimatorMixin, ClassifierMixin, BaseEstimator):
         # An artifact written before calibration existed has no entry: temperature 1.
         clf.calibration_ = Calibration.from_dict(config.get("calibration"), f"{path}/config.json")
         clf.temperature_ = clf.calibration_.temperature
-        clf.tokenizer_ = WordTokenizer.load(path / "tokenizer.json")
+        # Read text as in training: the segmenter recorded, or none for older artifacts.
+        segmenter = None
+        if "segmentation" in config:
+            segmenter = Segmenter.from_dict(config["segmentation"], f"{path}/config.json")
+        clf.tokenizer_ = WordTokenizer.load(path / "tokenizer.json", segmenter)
         if clf.tokenizer_.vocab_size > model_config.vocab_size:
             raise InputError(
                 f"{path}: tokenizer.json has {clf.tokenizer_.vocab_size} words but the network "

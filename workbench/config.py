@@ -108,6 +108,10 @@ class TokenizerConfig(_JsonConfig):
     min_frequency: int = 1
     # Caps embedding memory on large corpora; the most frequent words are kept.
     max_vocab_size: int = 30_000
+    # How text without spaces between words (Chinese, Japanese) is cut into words: "auto"
+    # uses jieba/janome when installed and one unit per character otherwise (see
+    # workbench.segment); "none" keeps a run whole, as models before segmentation did.
+    segmenter: Literal["auto", "characters", "none"] = "auto"
 
     def __post_init__(self) -> None:
         self._check_types()

@@ -551,42 +551,58 @@ def stratified_split(
     return data.subset(np.sort(train_idx)), data.subset(np.sort(val_idx)), test
 
 
-def _reviews_dir() -> Path:
-    packaged = importlib.resources.files("workbench") / "_data" / "reviews"
-    checkout = Path(__file__).resolve().parents[1] / "data" / "reviews"
+# The embedded review sets by language: English (1,680 reviews) and Chinese (480).
+REVIEW_SETS = {"en": "reviews", "zh": "reviews_zh"}
+
+
+def _reviews_dir(language: str = "en") -> Path:
+    if language not in REVIEW_SETS:
+        raise InputError(
+            f"language must be one of {', '.join(map(repr, REVIEW_SETS))}, got {language!r}"
+        )
+    name = REVIEW_SETS[language]
+    packaged = importlib.resources.files("workbench") / "_data" / name
+    checkout = Path(__file__).resolve().parents[1] / "data" / name
     for folder in (Path(str(packaged)), checkout):
         if (folder / "train.csv").is_file() and (folder / "test.csv").is_file():
             return folder
     raise InputError(
-        f"the embedded reviews dataset is missing: neither {packaged} (installed package) "
+        f"the embedded {name} dataset is missing: neither {packaged} (installed package) "
         f"nor {checkout} (source checkout) holds train.csv and test.csv; reinstall workbench."
     )
 
 
-def load_reviews() -> tuple[LabeledTexts, LabeledTexts]:
-    """Load the embedded reviews dataset (labels ``"positive"`` / ``"negative"``).
+def load_reviews(language: str = "en") -> tuple[LabeledTexts, LabeledTexts]:
+    """Load an embedded reviews dataset (labels ``"positive"`` / ``"negative"``).
+
+    Args:
+        language: ``"en"``, the English reviews, or ``"zh"``, the Chinese teaching set
+            (``data/reviews_zh``; see its data card).
 
     Returns:
         ``(train, test)``.
     """
-    folder = _reviews_dir()
+    folder = _reviews_dir(language)
     return (
         load_table(folder / "train.csv", "text", "label"),
         load_table(folder / "test.csv", "text", "label"),
     )
 
 
-def load_reviews_table(split: str = "train") -> pd.DataFrame:
+def load_reviews_table(split: str = "train", language: str = "en") -> pd.DataFrame:
     """The embedded reviews with every column (text, label, domain, phenomenon), for exploring.
 
     Args:
-        split: ``"train"``, ``"test"``, or ``"transfer"``: the training reviews and their
-            augmented copies labelled by a fine-tuned encoder, for distillation (see the
-            data card; ``workbench.distill.TransferSet.from_frame`` reads it).
+        split: ``"train"``, ``"test"``, or ``"transfer"`` (English only): the training
+            reviews and their augmented copies labelled by a fine-tuned encoder, for
+            distillation (see the data card; ``workbench.distill.TransferSet.from_frame``
+            reads it).
+        language: ``"en"`` or ``"zh"``, as for :func:`load_reviews`.
     """
-    if split not in ("train", "test", "transfer"):
-        raise InputError(f"split must be 'train', 'test' or 'transfer', got {split!r}")
-    return pd.read_csv(_reviews_dir() / f"{split}.csv", keep_default_na=False)
+    splits = ("train", "test", "transfer") if language == "en" else ("train", "test")
+    if split not in splits:
+        raise InputError(f"split must be one of {', '.join(map(repr, splits))}, got {split!r}")
+    return pd.read_csv(_reviews_dir(language) / f"{split}.csv", keep_default_na=False)
 
 
 # Teaching data whose right explanation is known: the label depends only on these words.

@@ -25,7 +25,7 @@ import logging
 import re
 import unicodedata
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from workbench.errors import InputError
@@ -69,13 +69,15 @@ class Segmenter:
     japanese: str = "none"
     versions: tuple[tuple[str, str], ...] = ()
 
+    @property
+    def cuts(self) -> bool:
+        """Whether this segmenter cuts anything (``"none"`` for both scripts does not)."""
+        return (self.chinese, self.japanese) != ("none", "none")
+
     @classmethod
     def best_available(cls) -> Segmenter:
         """The segmenter packages that are installed, else one unit per character."""
-        chinese = "jieba" if _installed("jieba") else "characters"
-        japanese = "janome" if _installed("janome") else "characters"
-        used = sorted({chinese, japanese} & {"jieba", "janome"})
-        return cls(chinese, japanese, tuple((name, _version(name)) for name in used))
+        return _best_available()
 
     @classmethod
     def from_setting(cls, setting: str) -> Segmenter:
@@ -134,30 +136,45 @@ class Segmenter:
             parts.append(f"{script}: {choice}{' ' + version if version else ''}")
         return "; ".join(parts)
 
-    def split(self, text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-        """Spans that cut ``text[start:end]`` (one word of the default rule) into units.
+    def split(self, text: str, spans: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+        """Cut the words of ``text`` (``spans``, by the default rule) into units.
 
         Only runs of unspaced scripts are cut; the letters and digits around them stay
         together ("用iPhone拍的" -> 用 / iPhone / 拍的).
         """
         japanese = _KANA_CHAR.search(text) is not None  # kanji in a Japanese text too
         choice = self.japanese if japanese else self.chinese
-        if choice == "none":
-            yield start, end
-            return
-        position = start
-        for run in _UNSPACED_RUN.finditer(text, start, end):
-            if run.start() > position:
-                yield position, run.start()
-            if choice == "characters" or not _CJK_CHAR.search(run.group()):
-                yield from _characters(text, run.start(), run.end())  # e.g. a Thai run
-            elif choice == "jieba":
-                yield from _jieba_spans(run.group(), run.start())
-            else:
-                yield from _janome_spans(run.group(), run.start())
-            position = run.end()
-        if position < end:
-            yield position, end
+        for start, end in spans:
+            if choice == "none":
+                yield start, end
+                continue
+            position = start
+            for run in _UNSPACED_RUN.finditer(text, start, end):
+                if run.start() > position:
+                    yield position, run.start()
+                yield from _cut(text, run.start(), run.end(), choice)
+                position = run.end()
+            if position < end:
+                yield position, end
+
+
+def _cut(text: str, start: int, end: int, choice: str) -> Iterator[tuple[int, int]]:
+    run = text[start:end]
+    if choice == "characters" or not _CJK_CHAR.search(run):
+        yield from _characters(text, start, end)  # e.g. a Thai run
+    elif choice == "jieba":
+        for _, first, last in _jieba().tokenize(run, HMM=True):
+            yield start + first, start + last
+    else:
+        yield from _janome_spans(run, start)
+
+
+@functools.cache
+def _best_available() -> Segmenter:
+    chinese = "jieba" if _installed("jieba") else "characters"
+    japanese = "janome" if _installed("janome") else "characters"
+    used = sorted({chinese, japanese} & {"jieba", "janome"})
+    return Segmenter(chinese, japanese, tuple((name, _version(name)) for name in used))
 
 
 def _characters(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
@@ -170,11 +187,6 @@ def _characters(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
             stop += 1
         yield position, stop
         position = stop
-
-
-def _jieba_spans(run: str, offset: int) -> Iterator[tuple[int, int]]:
-    for _, start, end in _jieba().tokenize(run, HMM=True):
-        yield offset + start, offset + end
 
 
 def _janome_spans(run: str, offset: int) -> Iterator[tuple[int, int]]:

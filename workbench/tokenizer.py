@@ -4,6 +4,10 @@ It replaces torchtext's ``Field`` + min-frequency vocabulary. Every token is one
 unit* (a word, or one punctuation mark) with its character span in the original text, so
 models see the same units that explanations later colour. Ids 0-3 are the special tokens
 ``[PAD]``, ``[UNK]``, ``[CLS]`` and ``[MASK]``; every encoding starts with ``[CLS]``.
+
+Text in a script written without spaces (Chinese, Japanese) is cut into words by a
+:class:`~workbench.segment.Segmenter` first; the Rust tokenizer then only looks the words
+up, and text without such characters keeps the fast all-Rust path.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, pr
 
 from workbench.config import TokenizerConfig
 from workbench.errors import InputError
+from workbench.segment import Segmenter, has_unspaced_script
 
 PAD, UNK, CLS, MASK = "[PAD]", "[UNK]", "[CLS]", "[MASK]"
 SPECIAL_TOKENS = (PAD, UNK, CLS, MASK)
@@ -48,15 +53,25 @@ class Encoding:
     truncated: bool
 
 
-def split_words(text: str) -> list[Word]:
-    """Word units by the default splitting rule, for models that bring no WordTokenizer."""
-    words: list[Word] = []
+def split_words(text: str, segmenter: Segmenter | None = None) -> list[Word]:
+    """Word units by the default splitting rule, runs of unspaced scripts cut by
+    ``segmenter`` (default: the best one installed). Models that bring no WordTokenizer
+    (TF-IDF, pretrained encoders) take their word units from here."""
+    spans: list[tuple[int, int]] = []
     for match in re.finditer(WORD_PATTERN, text):
-        if words and match.start() < words[-1].end:
+        if spans and match.start() < spans[-1][1]:
             continue  # a combining mark that the previous word already took in
-        end = _past_combining_marks(text, match.end())
-        words.append(Word(text[match.start() : end], match.start(), end))
-    return words
+        spans.append((match.start(), _past_combining_marks(text, match.end())))
+    if has_unspaced_script(text):
+        spans = list((segmenter or Segmenter.best_available()).split(text, spans))
+    return [Word(text[start:end], start, end) for start, end in spans]
+
+
+def _spaced_words(text: str, segmenter: Segmenter) -> str:
+    """``text`` with its unspaced runs cut into words and spaces put between the words."""
+    if not (segmenter.cuts and has_unspaced_script(text)):
+        return text
+    return " ".join(word.text for word in split_words(text, segmenter))
 
 
 def _past_combining_marks(text: str, end: int) -> int:
@@ -104,19 +119,25 @@ def align_pieces(words: Sequence[Word], offsets: Sequence[tuple[int, int]]) -> l
 class WordTokenizer:
     """Word-level tokenizer: ``train`` on texts, ``encode`` with offsets, ``save``, ``load``."""
 
-    def __init__(self, tokenizer: Tokenizer) -> None:
+    def __init__(self, tokenizer: Tokenizer, segmenter: Segmenter | None = None) -> None:
         self._tokenizer = tokenizer
+        # No segmenter recorded: a model from before segmentation, which kept runs whole.
+        self.segmenter = segmenter or Segmenter()
         missing = [t for t in SPECIAL_TOKENS if tokenizer.token_to_id(t) is None]
         if missing:
             raise InputError(f"tokenizer lacks the special tokens {missing}; retrain it")
         self.pad_id, self.unk_id, self.cls_id, self.mask_id = (
             tokenizer.token_to_id(t) for t in SPECIAL_TOKENS
         )
+        self._vocab = tokenizer.get_vocab()
 
     @classmethod
     def train(cls, texts: Iterable[str], config: TokenizerConfig | None = None) -> WordTokenizer:
         """Learn a vocabulary from ``texts`` (the training split only, to avoid leakage)."""
         config = config or TokenizerConfig()
+        # Without punctuation splitting a word is whatever lies between spaces; cutting
+        # Chinese needs the default rule's words, so the two go together.
+        segmenter = Segmenter.from_setting(config.segmenter if config.split_punctuation else "none")
         tokenizer = Tokenizer(models.WordLevel(unk_token=UNK))
         # NFC, not NFKC: NFKC expands "…" to "..." (three tokens sharing one character span).
         steps = [normalizers.NFC()] + ([normalizers.Lowercase()] if config.lowercase else [])
@@ -134,7 +155,9 @@ class WordTokenizer:
             special_tokens=list(SPECIAL_TOKENS),
             show_progress=False,
         )
-        tokenizer.train_from_iterator(texts, trainer=trainer)
+        # Segmented words joined by spaces: the pre-tokenizer then finds exactly those words.
+        spaced = (_spaced_words(text, segmenter) for text in texts)
+        tokenizer.train_from_iterator(spaced, trainer=trainer)
         if tokenizer.get_vocab_size() <= len(SPECIAL_TOKENS):
             # Every word becomes [UNK]: the model would see the same input for every text.
             warnings.warn(
@@ -145,7 +168,7 @@ class WordTokenizer:
                 UserWarning,
                 stacklevel=2,
             )
-        return cls(tokenizer)
+        return cls(tokenizer, segmenter)
 
     @property
     def vocab_size(self) -> int:
@@ -158,11 +181,7 @@ class WordTokenizer:
     def encode_batch(self, texts: Sequence[str], max_length: int | None = None) -> list[Encoding]:
         """Encode many texts at once (the Rust tokenizer parallelises the batch)."""
         out = []
-        for text, enc in zip(texts, self._tokenizer.encode_batch(list(texts)), strict=True):
-            # offsets[0] belongs to [CLS]; the rest are (start, end) spans of the words.
-            spans = [(s, _past_combining_marks(text, e)) for s, e in enc.offsets[1:]]
-            words = [Word(text[s:e], s, e) for s, e in spans]
-            ids = enc.ids
+        for ids, words in self._encode(list(texts), with_words=True):
             truncated = max_length is not None and len(ids) > max_length
             if truncated:
                 ids, words = ids[:max_length], words[: max_length - 1]
@@ -175,7 +194,38 @@ class WordTokenizer:
         Skips the word spans of :meth:`encode_batch`, whose Python objects cost more than
         the Rust encoding itself on short texts.
         """
-        return [enc.ids[:max_length] for enc in self._tokenizer.encode_batch_fast(list(texts))]
+        return [ids[:max_length] for ids, _ in self._encode(list(texts), with_words=False)]
+
+    def _encode(self, texts: list[str], with_words: bool) -> list[tuple[list[int], list[Word]]]:
+        """``(ids, words)`` per text, in order (words only ``with_words``). Texts in scripts
+        without spaces are segmented here and looked up; the rest go through the Rust
+        tokenizer in one batch."""
+        cut = [self.segmenter.cuts and has_unspaced_script(text) for text in texts]
+        plain = [text for text, c in zip(texts, cut, strict=True) if not c]
+        if with_words:
+            encoded = iter(self._tokenizer.encode_batch(plain))
+        else:
+            encoded = iter(self._tokenizer.encode_batch_fast(plain))
+        out = []
+        for text, c in zip(texts, cut, strict=True):
+            if c:
+                words = split_words(text, self.segmenter)
+                ids = [self.cls_id, *(self._lookup(word.text) for word in words)]
+            else:
+                enc = next(encoded)
+                ids, words = enc.ids, []
+                if with_words:
+                    # offsets[0] belongs to [CLS]; the rest are (start, end) spans of the words.
+                    spans = [(s, _past_combining_marks(text, e)) for s, e in enc.offsets[1:]]
+                    words = [Word(text[s:e], s, e) for s, e in spans]
+            out.append((ids, words))
+        return out
+
+    def _lookup(self, word: str) -> int:
+        """The id the Rust tokenizer gives ``word`` alone: normalised, then looked up."""
+        normalizer = self._tokenizer.normalizer
+        token = normalizer.normalize_str(word) if normalizer is not None else word
+        return self._vocab.get(token, self.unk_id)
 
     def words(self, text: str) -> list[Word]:
         """The word units of ``text`` with their character spans (no truncation)."""
@@ -201,11 +251,14 @@ class WordTokenizer:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> WordTokenizer:
+    def load(cls, path: str | os.PathLike, segmenter: Segmenter | None = None) -> WordTokenizer:
+        """Read ``tokenizer.json``; ``segmenter``: the one it was trained with (the model's
+        config.json records it), ``None`` for a model from before segmentation."""
         path = Path(path)
         if not path.is_file():
             raise InputError(f"{path}: tokenizer file not found; is this a workbench artifact?")
         try:
-            return cls(Tokenizer.from_file(str(path)))
+            tokenizer = Tokenizer.from_file(str(path))
         except Exception as exc:  # the Rust side raises a bare Exception on bad JSON
             raise InputError(f"{path}: not a valid tokenizer.json ({exc})") from exc
+        return cls(tokenizer, segmenter)
