@@ -68,7 +68,8 @@ class ServeLimits:
     max_body_bytes: int = 1_048_576
     # Texts scored in one model call; 64 is where batched throughput levels off on a CPU.
     max_batch: int = 64
-    # How long the first waiting text waits for others to join its batch.
+    # How long the first waiting text waits for others to join its batch (0: never waits;
+    # texts that arrive while the model runs are batched all the same).
     batch_wait_ms: float = 2.0
     # Texts accepted but not yet scored; beyond it /predict answers 503 instead of queueing
     # without bound.
@@ -82,7 +83,7 @@ class ServeLimits:
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
-            if not value > 0:
+            if not (value >= 0 if name == "batch_wait_ms" else value > 0):
                 raise InputError(f"serve limit {name} must be positive, got {value}")
         if self.max_pending_texts < self.max_texts:
             raise InputError(
@@ -663,7 +664,7 @@ def serve_command(args: argparse.Namespace) -> None:
         raise InputError(f"--port must be between 0 and 65535, got {args.port}")
     limits = {name: getattr(args, name) for _, name, _, _ in _LIMIT_OPTIONS}
     for flag, name, _, _ in _LIMIT_OPTIONS:
-        if not limits[name] > 0:
+        if not (limits[name] >= 0 if name == "batch_wait_ms" else limits[name] > 0):
             raise InputError(f"{flag} must be positive, got {limits[name]}")
     run(
         args.model,
