@@ -81,6 +81,7 @@ def test_model_reports_labels_config_version_metrics_and_limits(app, trained_clf
 def test_predict_one_text(app, trained_clf):
     response = call(app, "POST", "/predict", json={"text": "a great and lovely film"})
     assert response.status_code == 200
+    assert float(response.headers["server-timing"].split("app;dur=")[1]) > 0
     expected = trained_clf.predict_proba(["a great and lovely film"])[0]
     assert response.json()["label"] == trained_clf.classes_[expected.argmax()]
     np.testing.assert_allclose(probabilities(response, trained_clf), expected, atol=1e-5)

@@ -452,6 +452,14 @@ def _check_int(value: Any, name: str, lowest: int, highest: int) -> int:
 # ---------------------------------------------------------------------------------- app
 
 
+def timed(response: Any, started: float) -> Any:
+    """``response`` with a ``Server-Timing`` header: the milliseconds the request spent in
+    the server from reading its body to its answer (queueing and batching included), so a
+    client can tell the server's share of the latency it sees from the network's and its own."""
+    response.headers["server-timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
+    return response
+
+
 def model_description(model: Any, model_dir: str | os.PathLike | None) -> dict:
     """What ``GET /model`` reports: labels, type, the artifact's config and metrics."""
     from workbench.artifacts import read_json
@@ -507,16 +515,18 @@ def create_app(
         }
 
     async def predict(request):
+        started = time.perf_counter()
         texts, single = parse_predict(await read_json_body(request, limits.max_body_bytes), limits)
         rows = await batcher.predict(texts)
         if single:
-            return JSONResponse(prediction(rows[0]))
-        return JSONResponse({"predictions": [prediction(row) for row in rows]})
+            return timed(JSONResponse(prediction(rows[0])), started)
+        return timed(JSONResponse({"predictions": [prediction(row) for row in rows]}), started)
 
     async def explain_route(request):
+        started = time.perf_counter()
         payload = await read_json_body(request, limits.max_body_bytes)
         text, method, settings = parse_explain(payload, limits)
-        return JSONResponse(await explainer.explain(text, method, settings))
+        return timed(JSONResponse(await explainer.explain(text, method, settings)), started)
 
     async def health(request):
         return JSONResponse(
