@@ -20,7 +20,7 @@ import pytest
 from workbench.cli import main
 from workbench.errors import InputError
 from workbench.explain import explain
-from workbench.serve import ServeLimits, build_server, create_app
+from workbench.serve import MicroBatcher, RequestError, ServeLimits, build_server, create_app
 from workbench.version import __version__
 
 LIMITS = ServeLimits(
@@ -148,6 +148,76 @@ def test_concurrent_requests_are_batched_and_each_gets_its_own_answer(
     assert requests == len(texts)
     assert batches < requests  # texts of different requests shared model calls
     assert after["largest_batch"] > 1
+
+
+class RecordingModel:
+    """predict_proba of texts "0", "1", ...: row i is (i, -i); records each batch's size."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.batches: list[int] = []
+        self.fail = fail
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        self.batches.append(len(texts))
+        if self.fail:
+            raise RuntimeError("the model failed")
+        return np.array([[float(t), -float(t)] for t in texts])
+
+
+def run_batcher(model: RecordingModel, requests: list[list[str]], **options) -> list:
+    async def scenario():
+        batcher = MicroBatcher(model.predict_proba, **options)
+        try:
+            calls = (batcher.predict(texts) for texts in requests)
+            return await asyncio.wait_for(
+                asyncio.gather(*calls, return_exceptions=True), timeout=20
+            )
+        finally:
+            batcher.close()
+
+    return asyncio.run(scenario())
+
+
+def test_batcher_answers_each_request_with_its_own_rows_within_max_batch():
+    model = RecordingModel()
+    requests = [[str(i)] for i in range(30)] + [["100", "101", "102"]]
+    answers = run_batcher(model, requests, max_batch=8, wait_ms=50)
+    for texts, rows in zip(requests, answers, strict=True):
+        np.testing.assert_array_equal(rows[:, 0], [float(t) for t in texts])
+    assert max(model.batches) <= 8
+    assert len(model.batches) < len(requests)
+
+
+def test_batcher_runs_a_list_larger_than_max_batch_alone():
+    model = RecordingModel()
+    answers = run_batcher(model, [[str(i) for i in range(10)]], max_batch=4)
+    assert model.batches == [10]
+    assert answers[0].shape == (10, 2)
+
+
+def test_batcher_does_not_make_a_lone_client_wait_for_the_window():
+    model = RecordingModel()
+
+    async def one_at_a_time():
+        batcher = MicroBatcher(model.predict_proba, wait_ms=60_000)  # a minute's window
+        try:
+            for i in range(3):  # wait_for fails the test if the window were applied
+                await asyncio.wait_for(batcher.predict([str(i)]), timeout=20)
+        finally:
+            batcher.close()
+
+    asyncio.run(one_at_a_time())
+    assert model.batches == [1, 1, 1]
+
+
+def test_batcher_hands_a_model_error_to_every_request_in_the_batch():
+    answers = run_batcher(RecordingModel(fail=True), [["1"], ["2"]], wait_ms=50)
+    assert all(isinstance(a, RuntimeError) for a in answers)
+
+
+def test_batcher_refuses_texts_beyond_its_queue_with_503():
+    answers = run_batcher(RecordingModel(), [["1", "2", "3"]], max_pending_texts=2)
+    assert isinstance(answers[0], RequestError) and answers[0].status == 503
 
 
 def test_predictions_are_answered_while_an_explanation_runs(app, monkeypatch):

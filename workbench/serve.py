@@ -123,7 +123,9 @@ class MicroBatcher:
     within ``wait_ms`` of it (or is already waiting) up to ``max_batch`` texts, scores them
     in one ``predict_proba`` call and splits the rows back in order. Under load the oldest
     request arrived while the previous batch was running, its window has passed, and the
-    worker takes what is waiting at once. A request larger than ``max_batch`` runs alone.
+    worker takes what is waiting at once. While requests come one at a time (the last
+    batch held one request) there is no window: a lone client pays no wait. A request
+    larger than ``max_batch`` runs alone.
 
     ``stats`` counts requests, texts and model calls (``batches``), so a caller can see
     the grouping. The worker is a thread, not an asyncio task, so one batcher serves any
@@ -170,21 +172,22 @@ class MicroBatcher:
 
     def _work(self) -> None:
         held = None  # a job taken from the queue that did not fit the last batch
+        last_batch_requests = 1
         while True:
             first = held if held is not None else self._queue.get()
             held = None
             if first is _STOP:
                 return
             batch, size = [first], len(first.texts)
-            deadline = first.arrived + self.wait_s
+            # A lone client would only lose the window: wait while requests come together.
+            deadline = first.arrived + (self.wait_s if last_batch_requests > 1 else 0.0)
             while size < self.max_batch:
+                remaining = deadline - time.monotonic()
                 try:
-                    remaining = deadline - time.monotonic()
-                    job = (
-                        self._queue.get(timeout=remaining)
-                        if remaining > 0
-                        else (self._queue.get_nowait())
-                    )
+                    if remaining > 0:
+                        job = self._queue.get(timeout=remaining)
+                    else:
+                        job = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if job is _STOP or size + len(job.texts) > self.max_batch:
@@ -193,6 +196,7 @@ class MicroBatcher:
                 batch.append(job)
                 size += len(job.texts)
             self._score(batch, size)
+            last_batch_requests = len(batch)
 
     def _score(self, batch: list[_Job], size: int) -> None:
         texts = [text for job in batch for text in job.texts]
