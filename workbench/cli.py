@@ -1,4 +1,4 @@
-"""``workbench`` / ``python -m workbench``: train, evaluate, predict, explain and compare.
+"""``workbench`` / ``python -m workbench``: train, evaluate, predict, explain, compare and serve.
 
 Every subcommand has ``--help``, reads plain files (CSV, TSV, JSONL, Parquet) and writes
 plain files (an artifact directory, JSON). Exit codes:
@@ -40,6 +40,7 @@ from workbench.errors import InputError
 from workbench.evaluate import evaluate
 from workbench.explain import METHODS, FailedExplanation, explain
 from workbench.explain.perturbation import MAX_EXACT_WORDS, SHAP_ALGORITHMS
+from workbench.serve import add_serve_parser, serve_command
 from workbench.train import Callback, TrainState
 from workbench.version import __version__
 
@@ -211,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--html", type=Path, help="write a self-contained HTML page")
     explain.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (cpu)")
     _add_compare_parser(commands)
+    add_serve_parser(commands)
     return parser
 
 
@@ -579,6 +581,7 @@ _COMMANDS = {
     "predict": _predict,
     "explain": _explain,
     "compare": _compare,
+    "serve": serve_command,
 }
 
 
