@@ -71,6 +71,15 @@ def add_machine_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def settle_machine(args: argparse.Namespace) -> list[float]:
+    """Apply ``--threads``, then wait for ``--wait-load``: the load average the run starts at."""
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    return wait_for_low_load(args.wait_load, 600) if args.wait_load else load_average()
+
+
 def add_model_args(parser: argparse.ArgumentParser, default_steps: int = 300) -> None:
     """Options of the scripts that time the default model: load one, or train one on SST-2."""
     parser.add_argument("--model", type=Path, help="a workbench artifact (default: train one)")

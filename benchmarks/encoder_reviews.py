@@ -33,9 +33,8 @@ from _common import (  # noqa: E402
     RESULTS,
     add_machine_args,
     command_line,
-    load_average,
     print_table,
-    wait_for_low_load,
+    settle_machine,
     write_record,
 )
 
@@ -127,15 +126,12 @@ def main() -> None:
     args = parser.parse_args()
 
     import pandas as pd
-    import torch
 
     from workbench import TfidfLogisticRegression, load_reviews
     from workbench.distill import transfer_set
     from workbench.pretrained import finetuned_encoder
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    load_at_start = wait_for_low_load(args.wait_load, 600) if args.wait_load else load_average()
+    load_at_start = settle_machine(args)
     train, test = load_reviews()
     phenomena = pd.read_csv(REPO / "data" / "reviews" / "test.csv")["phenomenon"].to_numpy()
     rows, models = [], {}

@@ -33,9 +33,8 @@ from _common import (  # noqa: E402
     SHARED,
     add_machine_args,
     command_line,
-    load_average,
     print_table,
-    wait_for_low_load,
+    settle_machine,
     write_record,
 )
 
@@ -75,16 +74,12 @@ def main() -> None:
     add_machine_args(parser)
     args = parser.parse_args()
 
-    import torch
-
     from workbench import TfidfLogisticRegression, load_model, load_sst2, stratified_split
     from workbench.distill import transfer_set
     from workbench.explain import same_reasons
     from workbench.pretrained import finetuned_encoder
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    load_at_start = wait_for_low_load(args.wait_load, 600) if args.wait_load else load_average()
+    load_at_start = settle_machine(args)
     train, dev = load_sst2(args.sst2, download=False)
     rows, seconds = [], {}
 

@@ -36,7 +36,7 @@ from _common import (
     command_line,
     load_average,
     print_table,
-    wait_for_low_load,
+    settle_machine,
     write_record,
 )
 from torch import nn
@@ -340,10 +340,7 @@ def main() -> None:
     add_machine_args(parser)
     parser.add_argument("--out", type=Path, default=RESULTS / "train_speed.json")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-
-    load_before = wait_for_low_load(args.wait_load, 600) if args.wait_load else load_average()
+    load_before = settle_machine(args)
     train, dev = load_sst2(args.sst2, download=False)
     if args.limit:
         train = dataclasses.replace(

@@ -54,17 +54,23 @@ def check_output_directory(directory: str | os.PathLike) -> Path:
             f"{directory} exists and is not a workbench artifact; refusing to overwrite it. "
             "Choose an empty or new directory"
         )
-    existing = target.parent
-    while not existing.exists():  # the first ancestor that exists is where mkdir starts
+    check_can_create(target, f"the artifact to {directory}")
+    return target
+
+
+def check_can_create(path: Path, what: str) -> None:
+    """Raise :class:`InputError` unless ``path`` can be created: the first of its parents
+    that exists (where ``mkdir(parents=True)`` starts) is a directory the user may write."""
+    existing = path.parent
+    while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
-        raise InputError(f"cannot create {directory}: {existing} is a file")
+        raise InputError(f"cannot write {what}: {existing} is a file, not a directory")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise InputError(
-            f"cannot write the artifact to {directory}: permission denied on {existing}; "
-            "choose another directory"
+            f"cannot write {what}: permission denied on {existing} (or a read-only file "
+            "system); choose another path"
         )
-    return target
 
 
 def write_artifact(directory: str | os.PathLike, write: Callable[[Path], None]) -> Path:

@@ -31,7 +31,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from workbench.artifacts import check_output_directory
+from workbench.artifacts import check_can_create, check_output_directory
 from workbench.classifier import TextClassifier
 from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
 from workbench.data import check_utf8, load_table, stratified_split
@@ -547,16 +547,7 @@ def _check_output_file(path: Path | None, flag: str) -> None:
         return
     if path.is_dir():
         raise InputError(f"{flag} {path} is a directory; give a file name")
-    existing = path.parent
-    while not existing.exists():  # mkdir(parents=True) starts from the first that exists
-        existing = existing.parent
-    if not existing.is_dir():
-        raise InputError(f"cannot write {flag} {path}: {existing} is a file, not a directory")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(
-            f"cannot write {flag} {path}: {existing} is not writable (no permission, or a "
-            "read-only file system); choose another path"
-        )
+    check_can_create(path, f"{flag} {path}")
 
 
 def _write_output(path: Path, flag: str, write: Callable[[Path], object]) -> Path:
