@@ -117,18 +117,32 @@ def test_no_warning_for_the_recorded_version():
         Segmenter.from_dict(JIEBA.to_dict(), "m/config.json")
 
 
+CHINESE_TEXTS = [
+    "这部电影真的很好看",
+    "一点也不好看，浪费时间",
+    "演员很棒，推荐",
+    "太难看了，失望",
+] * 8
+CHINESE_LABELS = ["positive", "negative", "positive", "negative"] * 8
+
+
+@pytest.fixture(scope="module")
+def chinese_clf(tiny_model_config, tiny_train_config):
+    from workbench.classifier import TextClassifier
+
+    return TextClassifier(tiny_model_config(), tiny_train_config(num_epochs=1)).fit(
+        CHINESE_TEXTS, CHINESE_LABELS, progress=False
+    )
+
+
 def test_a_model_records_its_segmenter_and_reads_text_the_same_after_load(
-    tmp_path, tiny_model_config, tiny_train_config, monkeypatch
+    tmp_path, chinese_clf, monkeypatch
 ):
     """The artifact stores the segmenter; a machine without it gets a clear message."""
     from workbench import segment
     from workbench.classifier import TextClassifier
 
-    texts = ["这部电影真的很好看", "一点也不好看，浪费时间", "演员很棒，推荐", "太难看了，失望"] * 8
-    labels = ["positive", "negative", "positive", "negative"] * 8
-    clf = TextClassifier(tiny_model_config(), tiny_train_config(num_epochs=1)).fit(
-        texts, labels, progress=False
-    )
+    clf, texts = chinese_clf, CHINESE_TEXTS
     clf.save(tmp_path / "model")
     config = json.loads((tmp_path / "model" / "config.json").read_text(encoding="utf-8"))
     assert config["segmentation"]["chinese"] == "jieba"
@@ -154,3 +168,30 @@ def test_tfidf_counts_words_of_chinese_text_and_keeps_sklearns_rule_elsewhere(tm
     loaded = TfidfLogisticRegression.load(tmp_path / "tfidf")
     assert loaded.segmenter_ == model.segmenter_
     np.testing.assert_array_equal(loaded.predict_proba(texts), model.predict_proba(texts))
+
+
+def test_the_five_methods_explain_the_same_chinese_words(chinese_clf):
+    """Issue 16: SHAP, LIME, IG, gradient x input and attention colour the same units."""
+    from workbench.explain import METHODS, explain
+
+    text = "服务很好，但是菜太咸了，不会再来。"
+    budgets = {"shap": {"max_evals": 60}, "lime": {"num_samples": 60}}
+    found = {
+        method: [
+            w.text for w in explain(chinese_clf, text, method, **budgets.get(method, {})).words
+        ]
+        for method in METHODS
+    }
+    expected = [w.text for w in chinese_clf.tokenizer_.words(text)]
+    assert expected[:4] == ["服务", "很", "好", "，"]
+    assert all(words == expected for words in found.values()), found
+
+
+def test_chinese_html_is_escaped_and_keeps_the_characters(chinese_clf):
+    from workbench.explain import explain
+    from workbench.explain.render import explanation_html
+
+    result = explain(chinese_clf, "很好看<script>alert(1)</script>", "gradient-x-input")
+    html = explanation_html(result)
+    assert "<script" not in html and "&lt;" in html  # "<" is its own escaped word
+    assert "好看" in html
