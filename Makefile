@@ -15,7 +15,7 @@ help:  ## list the targets
 
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,pretrained,serve]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,pretrained,serve,chinese]"
 	touch $@
 
 lab: $(INSTALLED)  ## open JupyterLab on the notebooks
@@ -30,7 +30,7 @@ test: lint  ## lint, unit tests, and every notebook under nbval (smoke mode)
 	WORKBENCH_SMOKE=1 $(BIN)/python -m pytest --nbval-lax -m "not browser" tests notebooks
 
 $(BROWSER_INSTALLED): $(INSTALLED)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,pretrained,serve,browser]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,pretrained,serve,chinese,browser]"
 	touch $@
 
 test-browser: $(BROWSER_INSTALLED)  ## notebooks 00, 03, 04, 05 and their panels in JupyterLab, in headless Chromium
