@@ -42,10 +42,10 @@ import psutil
 from _common import (
     REPO,
     RESULTS,
+    add_machine_args,
     command_line,
-    load_average,
     print_table,
-    wait_for_low_load,
+    settle_machine,
     write_record,
 )
 
@@ -69,9 +69,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(model_dir: Path, port: int) -> subprocess.Popen:
-    code = "import sys; from workbench.serve import run; run(sys.argv[1], port=int(sys.argv[2]))"
-    return subprocess.Popen([sys.executable, "-c", code, str(model_dir), str(port)])
+def start_server(model_dir: Path, port: int, threads: int | None) -> subprocess.Popen:
+    """``workbench.serve.run`` in a process of its own (the CLI's code path after argparse)."""
+    code = (
+        "import sys; from workbench.serve import run; "
+        "run(sys.argv[1], port=int(sys.argv[2]), threads=int(sys.argv[3]) or None)"
+    )
+    command = [sys.executable, "-c", code, str(model_dir), str(port), str(threads or 0)]
+    return subprocess.Popen(command)
 
 
 def wait_until_up(base: str, server: subprocess.Popen, timeout_s: float = 180) -> None:
@@ -305,13 +310,20 @@ async def malformed_load(base: str, count: int, concurrency: int = 8) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
         "--model", type=Path, help="model directory (default: train the default transformer)"
     )
-    parser.add_argument("--data", type=Path, default=REPO / "data/reviews/test.csv")
-    parser.add_argument("--train", type=Path, default=REPO / "data/reviews/train.csv")
+    parser.add_argument(
+        "--data", type=Path, default=REPO / "data/reviews/test.csv", help="texts to send"
+    )
+    parser.add_argument(
+        "--train",
+        type=Path,
+        default=REPO / "data/reviews/train.csv",
+        help="training table when --model is not given",
+    )
     parser.add_argument(
         "--requests", type=int, default=3000, help="/predict requests per concurrency (3000)"
     )
@@ -320,15 +332,11 @@ def main() -> None:
         "--explainers", type=int, default=2, help="SHAP clients beside /predict (2; 0 skips)"
     )
     parser.add_argument("--malformed", type=int, default=1000, help="bad requests (1000)")
-    parser.add_argument(
-        "--wait-load",
-        type=float,
-        default=0.0,
-        help="first wait (up to 10 min) for the 1-min load average to drop below this",
-    )
+    add_machine_args(parser)  # --threads: the server's (workbench serve --threads) and the
+    # in-process baseline's alike
     parser.add_argument("--out", type=Path, default=RESULTS / "serve.json")
     args = parser.parse_args()
-    load_at_start = wait_for_low_load(args.wait_load, 600) if args.wait_load else load_average()
+    load_at_start = settle_machine(args)
     print(f"load average at start: {load_at_start}", flush=True)
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -348,7 +356,7 @@ def main() -> None:
 
         port = free_port()
         base = f"http://{HOST}:{port}"
-        server = start_server(model_dir, port)
+        server = start_server(model_dir, port, args.threads)
         try:
             wait_until_up(base, server)
             run_async(predict_load(base, texts, expected, labels, 8, 300, server.pid))  # warm-up

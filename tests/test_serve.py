@@ -9,6 +9,7 @@ requests with timeouts, so the file finishes by itself in seconds.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import threading
 import time
@@ -427,6 +428,7 @@ def test_concurrent_run_against_a_real_server(artifact_dir, trained_clf, make_co
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+        gc.unfreeze()  # build_server froze this test process's objects, as a server's
     assert not thread.is_alive(), "uvicorn did not stop"
     assert [a.status_code for a in answers] == [200] * len(texts)
     got = np.stack([probabilities(a, trained_clf) for a in answers])
