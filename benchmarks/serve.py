@@ -1,23 +1,25 @@
 """Serving under load: ``workbench serve``'s /predict against the model called in-process.
 
-Starts the server (``workbench.serve.run``) in a subprocess on 127.0.0.1 and a free port,
-then, from this process, with a real HTTP client (``httpx.AsyncClient`` on asyncio):
+Starts the server (``workbench.serve.run``, the CLI's code after argparse) in a process of
+its own on 127.0.0.1 and a free port, then, from this process, with a real HTTP client
+(``httpx.AsyncClient``, one per simulated caller, on asyncio with uvloop where installed):
 
   1. /predict, one text per request, at concurrency 1, 8 and 64 (``--requests`` each):
-     throughput, p50 and p99 latency, errors, and whether every answer matches the model's
-     own probabilities for that text.
-  2. The named baseline, measured in the same run: in-process batched throughput,
-     ``model.predict_proba(texts)`` on the same test texts (best of rounds before and
-     after the HTTP runs). Reported as ratios: HTTP throughput / in-process throughput.
+     throughput, p50 and p99 latency as the client sees it and inside the server (its
+     ``Server-Timing`` header), CPU milliseconds per request of server and client, errors,
+     and whether every answer matches the model's own probabilities for its text.
+  2. The named baseline, in the same run: in-process batched throughput,
+     ``model.predict_proba(texts)`` on the same test texts, measured just before each
+     level while the server idles; reported as the ratio HTTP / in-process.
   3. /predict at concurrency 8 while ``--explainers`` clients ask for SHAP explanations
      without pause: explanations must not starve predictions.
   4. ``--malformed`` bad requests (wrong types, missing fields, huge bodies, invalid UTF-8,
-     bad JSON, unknown methods and routes, budgets out of range, ...): every one must get a
-     4xx with a JSON error; then /predict must still answer correctly.
+     bad JSON, unknown methods and routes, budgets out of range, ...): each must get a 4xx
+     with a JSON error; then /predict must still answer correctly.
 
 Targets (2 CPU cores): at concurrency 64, throughput >= 50 % of in-process batched
-throughput and p99 < 100 ms; zero errors. The server and this client share the machine,
-as they would on a 2-core box; the load average is recorded at start and end.
+throughput and p99 < 100 ms; zero errors. Server and client share the machine's cores; the
+load average is recorded at start and end.
 
     python benchmarks/serve.py --model /tmp/serve_model
     python benchmarks/serve.py            # trains the default transformer first (~15 s)

@@ -398,6 +398,9 @@ def test_limits_must_be_positive():
 # ----------------------------------------------------------------------- real server
 
 
+EXPLAINED = "the staff were lovely but the food was poor"
+
+
 def test_concurrent_run_against_a_real_server(artifact_dir, trained_clf, make_corpus):
     server = build_server(artifact_dir, host="127.0.0.1", port=0, max_body_bytes=4096)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -414,17 +417,21 @@ def test_concurrent_run_against_a_real_server(artifact_dir, trained_clf, make_co
         async def load():
             limits = httpx.Limits(max_connections=12)
             async with httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=20
+                base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=60
             ) as client:
                 answers = await asyncio.gather(
                     *(client.post("/predict", json={"text": t}) for t in texts)
                 )
                 oversized = await client.post("/predict", content=b" " * 10_000)
                 not_utf8 = await client.post("/predict", content=b'{"text": "\xff"}')
+                # in the explanation process, which loaded its own copy of the model
+                explained = await client.post(
+                    "/explain", json={"text": EXPLAINED, "method": "attention"}
+                )
                 health = await client.get("/health")
-                return answers, oversized, not_utf8, health
+                return answers, oversized, not_utf8, explained, health
 
-        answers, oversized, not_utf8, health = asyncio.run(load())
+        answers, oversized, not_utf8, explained, health = asyncio.run(load())
     finally:
         server.should_exit = True
         thread.join(timeout=20)
@@ -435,6 +442,8 @@ def test_concurrent_run_against_a_real_server(artifact_dir, trained_clf, make_co
     np.testing.assert_allclose(got, trained_clf.predict_proba(texts), atol=1e-5)
     assert oversized.status_code == 413
     assert not_utf8.status_code == 400
+    expected = explain(trained_clf, EXPLAINED, "attention").to_dict()
+    assert explained.json() == json.loads(json.dumps(expected))
     stats = health.json()["predict"]
     assert stats["requests"] == len(texts)
     assert stats["batches"] < stats["requests"]
