@@ -269,8 +269,10 @@ def _explain_with_process_model(text: str, method: str, settings: dict) -> dict:
     return explanation_dict(_process_model, text, method, settings)
 
 
-def _started() -> None:
-    """Submitted once, so the explanation process loads its model before any request."""
+def _warm_up() -> None:
+    """Submitted once at start: the explanation process loads its model, and shap compiles
+    what it compiles on first use (12 s here), before any request waits for them."""
+    _explain_with_process_model("warm up text", "shap", {})
 
 
 class ExplainWorker:
@@ -325,7 +327,7 @@ class ExplainWorker:
         worker = cls(
             None, max_admitted, make_executor=make_executor, run=_explain_with_process_model
         )
-        worker._executor.submit(_started)
+        worker._executor.submit(_warm_up)
         return worker
 
     async def explain(self, text: str, method: str, settings: dict) -> dict:
