@@ -365,8 +365,8 @@ def main() -> None:
         server = start_server(model_dir, port, args.threads)
         try:
             wait_until_up(base, server)
-            # The explanation process warms up (shap compiles on first use) at nice 10
-            # beside the measurements unless it is done first: one explanation waits for it.
+            # The server warms its explainer up (shap compiles on first use, ~12 s) in the
+            # background: one explanation waits for that, so it does not overlap the timing.
             httpx.post(f"{base}/explain", json={"text": texts[0]}, timeout=300).raise_for_status()
             run_async(predict_load(base, texts, expected, labels, 8, 300, server.pid))  # warm-up
             levels = [int(c) for c in args.concurrency.split(",")]

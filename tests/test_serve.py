@@ -424,7 +424,7 @@ def test_concurrent_run_against_a_real_server(artifact_dir, trained_clf, make_co
                 )
                 oversized = await client.post("/predict", content=b" " * 10_000)
                 not_utf8 = await client.post("/predict", content=b'{"text": "\xff"}')
-                # in the explanation process, which loaded its own copy of the model
+                # queued behind the explainer's warm-up, which build_server started
                 explained = await client.post(
                     "/explain", json={"text": EXPLAINED, "method": "attention"}
                 )

@@ -11,10 +11,9 @@ loads the model for every call. The server loads it once and answers four routes
   batch, after a short wait window for more) into one ``predict_proba`` call and hands
   each request back its own rows.
 - **Explanations cannot starve predictions.** An explanation costs hundreds of model
-  evaluations. They run one at a time in a worker of their own (:class:`ExplainWorker`;
-  under ``workbench serve`` a process with its own copy of the model, at a lower CPU
-  priority), with a bounded number admitted and the rest refused with 503, so they never
-  queue ahead of a prediction nor hold the server's GIL; they only share the CPU.
+  evaluations. They run in a worker thread of their own (:class:`ExplainWorker`: one at a
+  time, a bounded number admitted, the rest refused with 503; on Linux at a lower CPU
+  priority), so they never queue ahead of a prediction; they only share the CPU.
 - **Every request is validated before a model sees it**: body size, UTF-8, JSON, field
   names and types, text length, list size and explanation budgets, each with a 4xx and a
   JSON ``{"error": "..."}`` line that says what to fix. No field names a file: the model
@@ -30,14 +29,12 @@ import argparse
 import asyncio
 import gc
 import json
-import multiprocessing
 import os
 import queue
-import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -247,88 +244,24 @@ def explanation_dict(model: Any, text: str, method: str, settings: dict) -> dict
     return explain(model, text, method, progress=False, **settings).to_dict()
 
 
-# The explanation process's own copy of the model (ExplainWorker.in_process).
-_process_model: Any = None
-
-
-def _load_process_model(model_dir: str, device: str, threads: int | None) -> None:
-    global _process_model
-    # Ctrl-C reaches the whole process group: the server stops this process itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _lower_priority()  # the process's main thread, and the torch threads it will start
-    if threads is not None:
-        import torch
-
-        torch.set_num_threads(threads)
-    from workbench.compare import load_model
-
-    _process_model = load_model(model_dir, device=device)
-
-
-def _explain_with_process_model(text: str, method: str, settings: dict) -> dict:
-    return explanation_dict(_process_model, text, method, settings)
-
-
-def _warm_up() -> None:
-    """Submitted once at start: the explanation process loads its model, and shap compiles
-    what it compiles on first use (12 s here), before any request waits for them."""
-    _explain_with_process_model("warm up text", "shap", {})
-
-
 class ExplainWorker:
-    """Runs explanations one at a time beside the predictions; admits ``max_admitted``
-    (running or waiting) and refuses more with 503.
+    """Runs explanations one at a time in a thread of their own (at nice 10 on Linux), beside
+    the predictions; admits ``max_admitted`` (running or waiting) and refuses more with 503."""
 
-    ``ExplainWorker(model, n)`` runs them in a thread of this process, at nice 10 on Linux.
-    :meth:`in_process` runs them in a process of its own, at nice 10, with its own copy of
-    the model (what ``workbench serve`` does): shap's and lime's Python loops then never
-    hold the server's GIL, so they slow predictions less and run faster themselves
-    (benchmarks/RESULTS.md §8), for the memory of a second copy of the model.
-    """
-
-    def __init__(
-        self,
-        model: Any,
-        max_admitted: int,
-        *,
-        make_executor: Callable[[], Executor] | None = None,
-        run: Callable[[str, str, dict], dict] | None = None,
-    ) -> None:
+    def __init__(self, model: Any, max_admitted: int) -> None:
+        self.model = model
         self.max_admitted = max_admitted
         self.stats = {"admitted": 0, "completed": 0, "refused": 0}
         self._admitted = 0
         self._lock = threading.Lock()
-        self._make_executor = make_executor or partial(
-            ThreadPoolExecutor,
-            1,
-            thread_name_prefix="workbench-explain",
-            initializer=_lower_priority,
+        self._executor = ThreadPoolExecutor(
+            1, thread_name_prefix="workbench-explain", initializer=_lower_priority
         )
-        self._run = run or partial(explanation_dict, model)
-        self._executor = self._make_executor()
 
-    @classmethod
-    def in_process(
-        cls,
-        model_dir: str | os.PathLike,
-        max_admitted: int,
-        *,
-        device: str = "cpu",
-        threads: int | None = None,
-    ) -> ExplainWorker:
-        """Explanations in a spawned process that loads ``model_dir`` itself."""
-        make_executor = partial(
-            ProcessPoolExecutor,
-            1,
-            mp_context=multiprocessing.get_context("spawn"),  # no fork of a threaded server
-            initializer=_load_process_model,
-            initargs=(str(model_dir), device, threads),
-        )
-        worker = cls(
-            None, max_admitted, make_executor=make_executor, run=_explain_with_process_model
-        )
-        worker._executor.submit(_warm_up)
-        return worker
+    def warm_up(self) -> None:
+        """Explain a text once, in the background: shap compiles code on its first use
+        (12 s on 2 CPU cores), which should not hold up the first request."""
+        self._executor.submit(explanation_dict, self.model, "warm up text", "shap", {})
 
     async def explain(self, text: str, method: str, settings: dict) -> dict:
         with self._lock:
@@ -342,13 +275,8 @@ class ExplainWorker:
             self._admitted += 1
             self.stats["admitted"] += 1
         try:
-            run = partial(self._run, text, method, settings)
+            run = partial(explanation_dict, self.model, text, method, settings)
             return await asyncio.get_running_loop().run_in_executor(self._executor, run)
-        except BrokenExecutor:  # the explanation process died (killed, out of memory)
-            self._executor = self._make_executor()
-            raise RequestError(
-                503, "the explanation process stopped and has been restarted; retry shortly"
-            ) from None
         finally:
             with self._lock:
                 self._admitted -= 1
@@ -566,13 +494,10 @@ def create_app(
     *,
     model_dir: str | os.PathLike | None = None,
     limits: ServeLimits | None = None,
-    explainer: ExplainWorker | None = None,
 ):
     """The Starlette application serving ``model`` (a fitted classifier with
     ``predict_proba`` and ``classes_``); ``model_dir`` supplies ``GET /model``'s config and
-    metrics. Explanations run in ``explainer`` (default: a thread of this process, see
-    :class:`ExplainWorker`). ``app.state.batcher`` and ``app.state.explainer`` hold the two
-    workers."""
+    metrics. ``app.state.batcher`` and ``app.state.explainer`` hold the two workers."""
     try:
         from starlette.applications import Starlette
         from starlette.exceptions import HTTPException
@@ -595,7 +520,7 @@ def create_app(
         wait_ms=limits.batch_wait_ms,
         max_pending_texts=limits.max_pending_texts,
     )
-    explainer = explainer or ExplainWorker(model, limits.explain_queue)
+    explainer = ExplainWorker(model, limits.explain_queue)
 
     def prediction(row: np.ndarray) -> dict:
         return {
@@ -702,10 +627,8 @@ def build_server(
     if threads is not None:
         torch.set_num_threads(threads)
     model = load_model(model_dir, device=device)
-    explainer = ExplainWorker.in_process(
-        model_dir, serve_limits.explain_queue, device=device, threads=threads
-    )
-    app = create_app(model, model_dir=model_dir, limits=serve_limits, explainer=explainer)
+    app = create_app(model, model_dir=model_dir, limits=serve_limits)
+    app.state.explainer.warm_up()
     # Everything loaded so far (torch, the model, the explainers' libraries: ~400,000
     # objects) lives as long as the server: leave it out of garbage collection, whose full
     # passes over it stalled every request for ~250 ms under load.
