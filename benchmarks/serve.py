@@ -159,6 +159,7 @@ async def predict_load(
             for _ in range(concurrency)
         ]
         await asyncio.gather(*(http.get("/health") for http in clients))  # connect
+        batching_before = (await clients[0].get("/health")).json()["predict"]
         processes = [psutil.Process(server_pid), psutil.Process()]
         cpu_before = [cpu_seconds(p) for p in processes]
         started = time.perf_counter()
@@ -167,6 +168,9 @@ async def predict_load(
         server_cpu, client_cpu = (
             cpu_seconds(p) - b for p, b in zip(processes, cpu_before, strict=True)
         )
+        batching_after = (await clients[0].get("/health")).json()["predict"]
+    texts = batching_after["texts"] - batching_before["texts"]
+    model_calls = batching_after["batches"] - batching_before["batches"]
     return {
         "concurrency": concurrency,
         "requests": requests,
@@ -180,6 +184,7 @@ async def predict_load(
         "errors": len(errors),
         "error_examples": errors[:5],
         "mismatches": mismatches,
+        "texts_per_model_call": texts / max(model_calls, 1),
         # CPU seconds per request: where the two cores went (the client shares them)
         "server_cpu_ms": server_cpu / requests * 1000,
         "client_cpu_ms": client_cpu / requests * 1000,
@@ -340,6 +345,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "serve.json")
     args = parser.parse_args()
     load_at_start = settle_machine(args)
+    default_paths = [
+        name for name in ("data", "train") if getattr(args, name) == parser.get_default(name)
+    ]
     print(f"load average at start: {load_at_start}", flush=True)
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -426,6 +434,7 @@ def main() -> None:
         ("server_p99_ms", "in-server p99", ".1f"),
         ("errors", "errors", "d"),
         ("mismatches", "mismatches", "d"),
+        ("texts_per_model_call", "texts/model call", ".1f"),
         ("server_cpu_ms", "server CPU ms/req", ".2f"),
         ("client_cpu_ms", "client CPU ms/req", ".2f"),
     ]
@@ -465,7 +474,7 @@ def main() -> None:
     write_record(
         args.out,
         "serve",
-        command_line("serve.py", args, skip=("out",)),
+        command_line("serve.py", args, skip=["out", *default_paths]),
         load_at_start,
         model=str(args.model) if args.model else "default transformer trained in this run",
         texts=len(texts),
