@@ -393,6 +393,9 @@ def test_limits_must_be_positive():
         ServeLimits(max_batch=0)
     with pytest.raises(InputError, match="max_pending_texts"):
         ServeLimits(max_texts=100, max_pending_texts=10)
+    with pytest.raises(InputError, match="batch_wait_ms must be 0 or more"):
+        ServeLimits(batch_wait_ms=-1)
+    assert ServeLimits(batch_wait_ms=0).batch_wait_ms == 0  # no window: batch what waits
 
 
 # ----------------------------------------------------------------------- real server

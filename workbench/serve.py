@@ -67,7 +67,8 @@ class ServeLimits:
     max_texts: int = 256
     # Bytes in one request body; checked before the body is read into memory.
     max_body_bytes: int = 1_048_576
-    # Texts scored in one model call; 64 is where batched throughput levels off on a CPU.
+    # Texts scored in one model call: bounds how long the last text of a batch waits for
+    # the others.
     max_batch: int = 64
     # How long the first waiting text waits for others to join its batch (0: never waits;
     # texts that arrive while the model runs are batched all the same).
@@ -84,7 +85,9 @@ class ServeLimits:
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
-            if not (value >= 0 if name == "batch_wait_ms" else value > 0):
+            if name == "batch_wait_ms" and not value >= 0:
+                raise InputError(f"serve limit {name} must be 0 or more, got {value}")
+            if name != "batch_wait_ms" and not value > 0:
                 raise InputError(f"serve limit {name} must be positive, got {value}")
         if self.max_pending_texts < self.max_texts:
             raise InputError(
@@ -240,7 +243,7 @@ def _lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
-def explanation_dict(model: Any, text: str, method: str, settings: dict) -> dict:
+def _explanation_dict(model: Any, text: str, method: str, settings: dict) -> dict:
     return explain(model, text, method, progress=False, **settings).to_dict()
 
 
@@ -261,7 +264,7 @@ class ExplainWorker:
     def warm_up(self) -> None:
         """Explain a text once, in the background: shap compiles code on its first use
         (12 s on 2 CPU cores), which should not hold up the first request."""
-        self._executor.submit(explanation_dict, self.model, "warm up text", "shap", {})
+        self._executor.submit(_explanation_dict, self.model, "warm up text", "shap", {})
 
     async def explain(self, text: str, method: str, settings: dict) -> dict:
         with self._lock:
@@ -275,7 +278,7 @@ class ExplainWorker:
             self._admitted += 1
             self.stats["admitted"] += 1
         try:
-            run = partial(explanation_dict, self.model, text, method, settings)
+            run = partial(_explanation_dict, self.model, text, method, settings)
             return await asyncio.get_running_loop().run_in_executor(self._executor, run)
         finally:
             with self._lock:
@@ -344,7 +347,7 @@ async def read_json_body(request: Any, max_bytes: int) -> dict:
     return payload
 
 
-def check_fields(payload: dict, allowed: Sequence[str], route: str) -> None:
+def _check_fields(payload: dict, allowed: Sequence[str], route: str) -> None:
     unknown = sorted(set(payload) - set(allowed))
     if unknown:
         raise RequestError(
@@ -354,7 +357,7 @@ def check_fields(payload: dict, allowed: Sequence[str], route: str) -> None:
         )
 
 
-def check_text_field(value: Any, name: str, limits: ServeLimits) -> str:
+def _check_text_field(value: Any, name: str, limits: ServeLimits) -> str:
     if not isinstance(value, str):
         raise RequestError(400, f"'{name}' must be a string, got {_json_type(value)}")
     if len(value) > limits.max_text_chars:
@@ -376,14 +379,14 @@ def check_text_field(value: Any, name: str, limits: ServeLimits) -> str:
 
 def parse_predict(payload: dict, limits: ServeLimits) -> tuple[list[str], bool]:
     """The texts of a /predict body, and whether it held one ``text`` (not a list)."""
-    check_fields(payload, ("text", "texts"), "POST /predict")
+    _check_fields(payload, ("text", "texts"), "POST /predict")
     if ("text" in payload) == ("texts" in payload):
         raise RequestError(
             400,
             "give either 'text' (one string) or 'texts' (a list of strings), not both or neither",
         )
     if "text" in payload:
-        return [check_text_field(payload["text"], "text", limits)], True
+        return [_check_text_field(payload["text"], "text", limits)], True
     texts = payload["texts"]
     if not isinstance(texts, list):
         raise RequestError(400, f"'texts' must be a list of strings, got {_json_type(texts)}")
@@ -395,7 +398,7 @@ def parse_predict(payload: dict, limits: ServeLimits) -> tuple[list[str], bool]:
             f"'texts' has {len(texts):,} texts; the limit is {limits.max_texts:,} per "
             "request: split the list",
         )
-    return [check_text_field(t, f"texts[{i}]", limits) for i, t in enumerate(texts)], False
+    return [_check_text_field(t, f"texts[{i}]", limits) for i, t in enumerate(texts)], False
 
 
 # request field -> (explain() keyword, lowest value, ServeLimits field holding the highest,
@@ -416,10 +419,10 @@ _METHOD_FIELDS = {
 def parse_explain(payload: dict, limits: ServeLimits) -> tuple[str, str, dict]:
     """The text, the method and the ``explain()`` settings of an /explain body."""
     all_fields = ("text", "method", "max_evals", "num_samples", "steps", "seed", "shap_algorithm")
-    check_fields(payload, all_fields, "POST /explain")
+    _check_fields(payload, all_fields, "POST /explain")
     if "text" not in payload:
         raise RequestError(400, "missing field 'text': the text to explain")
-    text = check_text_field(payload["text"], "text", limits)
+    text = _check_text_field(payload["text"], "text", limits)
     method = payload.get("method", "shap")
     if not isinstance(method, str) or method not in METHODS:
         raise RequestError(
@@ -466,7 +469,7 @@ def _check_int(value: Any, name: str, lowest: int, highest: int) -> int:
 # ---------------------------------------------------------------------------------- app
 
 
-def timed(response: Any, started: float) -> Any:
+def _timed(response: Any, started: float) -> Any:
     """``response`` with a ``Server-Timing`` header: the milliseconds the request spent in
     the server from reading its body to its answer (queueing and batching included), so a
     client can tell the server's share of the latency it sees from the network's and its own."""
@@ -533,14 +536,14 @@ def create_app(
         texts, single = parse_predict(await read_json_body(request, limits.max_body_bytes), limits)
         rows = await batcher.predict(texts)
         if single:
-            return timed(JSONResponse(prediction(rows[0])), started)
-        return timed(JSONResponse({"predictions": [prediction(row) for row in rows]}), started)
+            return _timed(JSONResponse(prediction(rows[0])), started)
+        return _timed(JSONResponse({"predictions": [prediction(row) for row in rows]}), started)
 
     async def explain_route(request):
         started = time.perf_counter()
         payload = await read_json_body(request, limits.max_body_bytes)
         text, method, settings = parse_explain(payload, limits)
-        return timed(JSONResponse(await explainer.explain(text, method, settings)), started)
+        return _timed(JSONResponse(await explainer.explain(text, method, settings)), started)
 
     async def health(request):
         return JSONResponse(
@@ -689,8 +692,7 @@ def add_serve_parser(commands: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--threads",
         type=int,
-        help="torch threads for the model (default: torch's choice, one per core); on a "
-        "small machine 1 leaves a core to the HTTP side",
+        help="torch threads for the model (default: torch's choice, one per core)",
     )
     defaults = ServeLimits()
     for flag, name, kind, help_text in _LIMIT_OPTIONS:
@@ -707,7 +709,9 @@ def serve_command(args: argparse.Namespace) -> None:
         raise InputError(f"--threads must be at least 1, got {args.threads}")
     limits = {name: getattr(args, name) for _, name, _, _ in _LIMIT_OPTIONS}
     for flag, name, _, _ in _LIMIT_OPTIONS:
-        if not (limits[name] >= 0 if name == "batch_wait_ms" else limits[name] > 0):
+        if name == "batch_wait_ms" and not limits[name] >= 0:
+            raise InputError(f"{flag} must be 0 or more, got {limits[name]}")
+        if name != "batch_wait_ms" and not limits[name] > 0:
             raise InputError(f"{flag} must be positive, got {limits[name]}")
     run(
         args.model,
