@@ -195,3 +195,21 @@ def test_chinese_html_is_escaped_and_keeps_the_characters(chinese_clf):
     html = explanation_html(result)
     assert "<script" not in html and "&lt;" in html  # "<" is its own escaped word
     assert "好看" in html
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [("\u3000\u3000", []), ("，。！", ["，", "。", "！"]), ("ー", ["ー"]), ("々", ["々"])],
+)
+def test_texts_that_segment_to_nothing_or_to_marks_only(chinese_clf, text, words):
+    """Full-width spaces only give no word (and a clear refusal to explain); punctuation
+    and lone marks stay units of their own."""
+    from workbench.explain import explain
+
+    assert [w.text for w in chinese_clf.tokenizer_.words(text)] == words
+    assert chinese_clf.predict_proba([text]).shape == (1, 2)
+    if not words:
+        with pytest.raises(InputError, match="empty"):
+            explain(chinese_clf, text, "shap")
+    else:
+        assert [w.text for w in explain(chinese_clf, text, "shap").words] == words
