@@ -32,7 +32,8 @@ def check_fitted(model: object, attribute: str) -> None:
     """Raise :class:`NotFittedModelError` unless ``model`` has its fitted ``attribute``."""
     if not hasattr(model, attribute):
         raise NotFittedModelError(
-            f"this {type(model).__name__} is not trained yet: call fit() or load() first"
+            f"this {type(model).__name__} is not fitted (not trained yet): call fit() or "
+            "load() first"
         )
 
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from workbench.data import check_count, check_utf8
 from workbench.errors import InputError
+from workbench.estimators import check_fitted
 from workbench.tokenizer import Word, split_words
 
 # SHAP's and LIME's maskers write a placeholder where a word was removed; the predictor
@@ -77,7 +78,7 @@ class ModelPredictor:
                 f"{type(model).__name__} has no predict_proba; explainers need a model that "
                 "returns class probabilities for a list of texts"
             )
-        check_fitted(model)
+        check_fitted(model, "classes_")  # its classes_ name the output columns
         self.model = model
         self.batch_size = check_count("batch_size", batch_size, 1)
         self.evaluations = 0
@@ -261,15 +262,6 @@ class FailedExplanation:
 
     def to_dict(self) -> dict[str, str]:
         return {"text": self.text, "error": self.error}
-
-
-def check_fitted(model: Any) -> None:
-    """Explainers need a fitted model, whose ``classes_`` name its output columns."""
-    if not hasattr(model, "classes_"):
-        raise InputError(
-            f"this {type(model).__name__} is not fitted (it has no classes_): call fit() or "
-            "load a saved model first"
-        )
 
 
 def check_text(text: Any) -> str:

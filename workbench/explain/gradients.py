@@ -37,7 +37,8 @@ import torch
 
 from workbench.data import check_count
 from workbench.errors import InputError
-from workbench.explain.base import Explanation, check_fitted, check_text, plain
+from workbench.estimators import check_fitted
+from workbench.explain.base import Explanation, check_text, plain
 from workbench.tokenizer import WordPieces
 
 
@@ -74,7 +75,7 @@ class _Inputs:
 
 def _network_inputs(model: Any, text: str) -> _Inputs:
     """The fitted network, the encoded text and its pieces, or a message saying why not."""
-    check_fitted(model)
+    check_fitted(model, "classes_")
     if not supports_gradients(model):
         raise InputError(
             f"gradient and attention methods need a model with a torch network (a workbench "

@@ -12,7 +12,8 @@ from tqdm.auto import tqdm
 from workbench.data import as_text_list
 from workbench.distributed import gather_objects, setup
 from workbench.errors import InputError
-from workbench.explain.base import Explanation, FailedExplanation, check_fitted
+from workbench.estimators import check_fitted
+from workbench.explain.base import Explanation, FailedExplanation
 from workbench.explain.gradients import attention_explanation, gradient_explanation
 from workbench.explain.perturbation import lime_explanation, shap_explanation
 
@@ -57,7 +58,7 @@ def explain(
         raise InputError(f"unknown explanation method {method!r}; choose from {list(METHODS)}")
     if errors not in ("raise", "record"):
         raise InputError(f"errors must be 'raise' or 'record', got {errors!r}")
-    check_fitted(model)
+    check_fitted(model, "classes_")
     run = partial(METHODS[method], model, **settings)
     if isinstance(texts, str):
         return run(texts)
