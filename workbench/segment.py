@@ -144,10 +144,10 @@ class Segmenter:
         """
         japanese = _KANA_CHAR.search(text) is not None  # kanji in a Japanese text too
         choice = self.japanese if japanese else self.chinese
+        if choice == "none":
+            yield from spans
+            return
         for start, end in spans:
-            if choice == "none":
-                yield start, end
-                continue
             position = start
             for run in _UNSPACED_RUN.finditer(text, start, end):
                 if run.start() > position:
@@ -192,7 +192,8 @@ def _characters(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
 def _janome_spans(run: str, offset: int) -> Iterator[tuple[int, int]]:
     surfaces = list(_janome().tokenize(run))
     if "".join(surfaces) != run:  # janome normalises nothing today; if it ever does, be safe
-        yield from _characters(run, 0, len(run))
+        for start, end in _characters(run, 0, len(run)):
+            yield offset + start, offset + end
         return
     position = 0
     for surface in surfaces:
