@@ -19,6 +19,8 @@ from workbench.data import (
     load_sst2,
     load_sst_trees,
     load_table,
+    reviews,
+    sst,
     stratified_split,
     validate_labeled,
 )
@@ -372,8 +374,9 @@ def test_load_the_chinese_reviews():
 
 
 def test_load_reviews_missing(monkeypatch, tmp_path):
-    monkeypatch.setattr(data, "__file__", str(tmp_path / "workbench" / "data.py"))
-    monkeypatch.setattr(data.importlib.resources, "files", lambda package: tmp_path / "wheel")
+    # Module globals are patched where they are read: the module that owns them.
+    monkeypatch.setattr(reviews, "__file__", str(tmp_path / "workbench" / "data" / "reviews.py"))
+    monkeypatch.setattr(reviews.importlib.resources, "files", lambda package: tmp_path / "wheel")
     with pytest.raises(InputError, match="embedded reviews dataset is missing"):
         load_reviews()
 
@@ -411,8 +414,8 @@ def fake_glue(tmp_path, monkeypatch):
         bundle.writestr("SST-2/train.tsv", SMALL_TRAIN)
         bundle.writestr("SST-2/dev.tsv", SMALL_DEV)
         bundle.writestr("SST-2/test.tsv", "index\tsentence\n0\tunlabelled \n")
-    monkeypatch.setattr(data, "SST2_URL", archive.as_uri())
-    monkeypatch.setattr(data, "SST2_SHA256", hashlib.sha256(archive.read_bytes()).hexdigest())
+    monkeypatch.setattr(sst, "SST2_URL", archive.as_uri())
+    monkeypatch.setattr(sst, "SST2_SHA256", hashlib.sha256(archive.read_bytes()).hexdigest())
     return archive
 
 
@@ -432,7 +435,7 @@ def test_load_sst2_from_env_var(tmp_path, fake_glue, monkeypatch):
 
 
 def test_load_sst2_checksum_mismatch(tmp_path, fake_glue, monkeypatch):
-    monkeypatch.setattr(data, "SST2_SHA256", "0" * 64)
+    monkeypatch.setattr(sst, "SST2_SHA256", "0" * 64)
     root = tmp_path / "sst2"
     with pytest.raises(InputError) as info:
         load_sst2(root)

@@ -1,0 +1,51 @@
+"""Labelled texts in, clear errors out: tables, the embedded reviews set, SST-2, SST trees.
+
+Every loader returns a :class:`LabeledTexts`. Anything a person can get wrong in a file
+(a misspelt column, an empty text, a wrong encoding) raises :class:`InputError` naming
+the file, the column or the data row (counted from 1, header not counted) and what to do.
+
+One module per concern: ``texts`` (the type and its checks), ``tables`` (CSV, TSV, JSON
+Lines, Parquet), ``splits``, and one module per dataset (``reviews``, ``sst``,
+``eraser``, ``planted``). Import from ``workbench.data``; the names below are its API.
+"""
+
+from workbench.data.eraser import RationaleExample, load_eraser_movies
+from workbench.data.planted import PLANTED_WORDS, planted_dataset
+from workbench.data.reviews import REVIEW_SETS, load_reviews, load_reviews_table
+from workbench.data.splits import stratified_split
+from workbench.data.sst import SST2_SHA256, SST2_URL, load_sst2, load_sst_trees
+from workbench.data.tables import load_table
+from workbench.data.texts import (
+    LabeledTexts,
+    as_text_list,
+    check_count,
+    check_utf8,
+    check_validation_labels,
+    plain_labels,
+    validate_labeled,
+    validation_data,
+)
+
+__all__ = [
+    "LabeledTexts",
+    "PLANTED_WORDS",
+    "REVIEW_SETS",
+    "RationaleExample",
+    "SST2_SHA256",
+    "SST2_URL",
+    "as_text_list",
+    "check_count",
+    "check_utf8",
+    "check_validation_labels",
+    "load_eraser_movies",
+    "load_reviews",
+    "load_reviews_table",
+    "load_sst2",
+    "load_sst_trees",
+    "load_table",
+    "plain_labels",
+    "planted_dataset",
+    "stratified_split",
+    "validate_labeled",
+    "validation_data",
+]

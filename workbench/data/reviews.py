@@ -1,0 +1,69 @@
+"""The embedded review sets (English and Chinese), shipped with the package.
+
+They are read from the installed wheel (``workbench/_data``) first, else from the source
+checkout's ``data/`` folder; see the data cards there.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+
+import pandas as pd
+
+from workbench.data.tables import load_table
+from workbench.data.texts import LabeledTexts
+from workbench.errors import InputError
+
+# The embedded review sets by language: English (1,680 reviews) and Chinese (480).
+REVIEW_SETS = {"en": "reviews", "zh": "reviews_zh"}
+
+
+def _reviews_dir(language: str = "en") -> Path:
+    if language not in REVIEW_SETS:
+        raise InputError(
+            f"language must be one of {', '.join(map(repr, REVIEW_SETS))}, got {language!r}"
+        )
+    name = REVIEW_SETS[language]
+    packaged = importlib.resources.files("workbench") / "_data" / name
+    checkout = Path(__file__).resolve().parents[2] / "data" / name
+    for folder in (Path(str(packaged)), checkout):
+        if (folder / "train.csv").is_file() and (folder / "test.csv").is_file():
+            return folder
+    raise InputError(
+        f"the embedded {name} dataset is missing: neither {packaged} (installed package) "
+        f"nor {checkout} (source checkout) holds train.csv and test.csv; reinstall workbench."
+    )
+
+
+def load_reviews(language: str = "en") -> tuple[LabeledTexts, LabeledTexts]:
+    """Load an embedded reviews dataset (labels ``"positive"`` / ``"negative"``).
+
+    Args:
+        language: ``"en"``, the English reviews, or ``"zh"``, the Chinese teaching set
+            (``data/reviews_zh``; see its data card).
+
+    Returns:
+        ``(train, test)``.
+    """
+    folder = _reviews_dir(language)
+    return (
+        load_table(folder / "train.csv", "text", "label"),
+        load_table(folder / "test.csv", "text", "label"),
+    )
+
+
+def load_reviews_table(split: str = "train", language: str = "en") -> pd.DataFrame:
+    """The embedded reviews with every column (text, label, domain, phenomenon), for exploring.
+
+    Args:
+        split: ``"train"``, ``"test"``, or ``"transfer"`` (English only): the training
+            reviews and their augmented copies labelled by a fine-tuned encoder, for
+            distillation (see the data card; ``workbench.distill.TransferSet.from_frame``
+            reads it).
+        language: ``"en"`` or ``"zh"``, as for :func:`load_reviews`.
+    """
+    splits = ("train", "test", "transfer") if language == "en" else ("train", "test")
+    if split not in splits:
+        raise InputError(f"split must be one of {', '.join(map(repr, splits))}, got {split!r}")
+    return pd.read_csv(_reviews_dir(language) / f"{split}.csv", keep_default_na=False)
