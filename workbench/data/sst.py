@@ -152,6 +152,19 @@ def _tree_nodes(line: str, where: str) -> list[tuple[int, list[str]]]:
     return nodes
 
 
+def _tree_lines(path: Path) -> list[str]:
+    """The lines of a tree file; a byte that is not UTF-8 is named with its line."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        line_number = raw.count(b"\n", 0, err.start) + 1
+        raise InputError(
+            f"{path}, line {line_number}: byte 0x{raw[err.start]:02x} "
+            f"is not UTF-8; SST's tree files are UTF-8, so re-save the file as UTF-8."
+        ) from None
+
+
 def load_sst_trees(
     root: str | os.PathLike[str],
     split: str = "train",
@@ -194,15 +207,7 @@ def load_sst_trees(
     wanted = None if trees is None else set(trees)
     sentences: list[tuple[str, int]] = []
     votes: dict[str, Counter] = {}
-    raw = path.read_bytes()
-    try:
-        lines = raw.decode("utf-8").splitlines()
-    except UnicodeDecodeError as err:
-        line_number = raw.count(b"\n", 0, err.start) + 1
-        raise InputError(
-            f"{path}, line {line_number}: byte 0x{raw[err.start]:02x} "
-            f"is not UTF-8; SST's tree files are UTF-8, so re-save the file as UTF-8."
-        ) from None
+    lines = _tree_lines(path)
     tree_index = -1
     for line_number, line in enumerate(lines, start=1):
         if not line.strip():
