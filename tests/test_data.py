@@ -52,6 +52,40 @@ def write_table(path: Path, rows: list[dict]) -> Path:
     return path
 
 
+# --- the package's names ----------------------------------------------------------------
+
+# The public names of workbench.data when it was one module (issue 15 made it a package):
+# notebooks, benchmarks and the other modules import them from workbench.data.
+PUBLIC_NAMES = [
+    "LabeledTexts",
+    "PLANTED_WORDS",
+    "REVIEW_SETS",
+    "RationaleExample",
+    "SST2_SHA256",
+    "SST2_URL",
+    "as_text_list",
+    "check_count",
+    "check_utf8",
+    "check_validation_labels",
+    "load_eraser_movies",
+    "load_reviews",
+    "load_reviews_table",
+    "load_sst2",
+    "load_sst_trees",
+    "load_table",
+    "plain_labels",
+    "planted_dataset",
+    "stratified_split",
+    "validate_labeled",
+    "validation_data",
+]
+
+
+def test_the_package_reexports_every_public_name_the_module_had():
+    assert [name for name in PUBLIC_NAMES if not hasattr(data, name)] == []
+    assert sorted(data.__all__) == sorted(PUBLIC_NAMES)
+
+
 # --- loading each format ---------------------------------------------------------------
 
 
