@@ -52,7 +52,7 @@ from _common import (
     write_record,
 )
 
-from workbench.compare import load_model
+from workbench.artifacts import load_model
 from workbench.data import load_table
 
 try:  # the client runs on uvloop where the serve extra installed it, as the server does

@@ -13,7 +13,6 @@ from workbench import InputError, LabeledTexts
 from workbench.baselines import TfidfLogisticRegression
 from workbench.cli import main
 from workbench.compare import (
-    _REGISTRY,
     Comparison,
     compare,
     holm,
@@ -24,6 +23,7 @@ from workbench.compare import (
     register_model,
     registered_models,
 )
+from workbench.compare.registry import _REGISTRY
 
 CORE_MODELS = ["tfidf-logreg", "bag-of-embeddings", "transformer-small", "transformer-base"]
 

@@ -3,9 +3,10 @@
 The public API, re-exported from the modules that own each concern.
 """
 
+from workbench.artifacts import load_model
 from workbench.baselines import TfidfLogisticRegression
 from workbench.classifier import TextClassifier
-from workbench.compare import Comparison, compare, load_model, register_model, registered_models
+from workbench.compare import Comparison, compare, register_model, registered_models
 from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
 from workbench.data import LabeledTexts, load_reviews, load_sst2, load_table, stratified_split
 from workbench.distill import augment, distill

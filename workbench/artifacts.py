@@ -22,6 +22,7 @@ import secrets
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from safetensors import SafetensorError, safe_open
 
@@ -244,7 +245,7 @@ def check_artifact(
     if config and found != model_type:
         raise InputError(
             f"{path}: holds a {found or 'TextClassifier'!r} artifact, not {kind!r}; "
-            "load it with workbench.compare.load_model, which picks the right class"
+            "load it with workbench.load_model, which picks the right class"
         )
     missing = [name for name in files if not (path / name).is_file()]
     if missing:
@@ -325,3 +326,27 @@ def read_json(path: Path) -> dict:
     if not isinstance(payload, dict):
         raise InputError(f"{path}: expected a JSON object; save the model again")
     return payload
+
+
+def load_model(directory: str | os.PathLike, **kwargs: Any) -> Any:
+    """Load any model directory: a workbench artifact (TextClassifier, TF-IDF, pretrained
+    encoder) or a Hugging Face ``AutoModelForSequenceClassification`` directory."""
+    # The model classes import this module to save and check artifacts: import them here.
+    from workbench.baselines import TfidfLogisticRegression
+    from workbench.classifier import TextClassifier
+    from workbench.pretrained import (
+        HFSequenceClassifier,
+        PretrainedEncoderClassifier,
+        is_hf_model_directory,
+    )
+
+    path = Path(directory)
+    if is_hf_model_directory(path):
+        return HFSequenceClassifier.load(path, **kwargs)
+    config_file = path / "config.json"
+    model_type = read_json(config_file).get("model_type") if config_file.is_file() else None
+    if model_type == "tfidf-logreg":
+        return TfidfLogisticRegression.load(path)
+    if model_type == "pretrained-encoder":
+        return PretrainedEncoderClassifier.load(path, **kwargs)
+    return TextClassifier.load(path, **kwargs)

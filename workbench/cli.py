@@ -31,7 +31,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from workbench.artifacts import check_can_create, check_output_directory
+from workbench.artifacts import check_can_create, check_output_directory, load_model
 from workbench.classifier import TextClassifier
 from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
 from workbench.data import check_utf8, load_table, stratified_split
@@ -337,8 +337,6 @@ def _train(args: argparse.Namespace) -> int:
 
 def _load(args: argparse.Namespace, device: str | None = None):
     """Any model directory: a workbench artifact or a Hugging Face classifier."""
-    from workbench.compare import load_model
-
     return load_model(args.model, device=device or args.device)
 
 

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from workbench.artifacts import load_model
 from workbench.classifier import TextClassifier
 from workbench.config import TrainConfig
 from workbench.data import (
@@ -131,8 +132,6 @@ def _resolve_teacher(teacher: Any) -> tuple[Any, Path | None]:
     """The teacher model, and its artifact directory when it was given as a path."""
     directory = None
     if isinstance(teacher, (str, os.PathLike)):
-        from workbench.compare import load_model  # compare imports this package's models
-
         directory = Path(teacher)
         teacher = load_model(directory)
     if not (hasattr(teacher, "predict_proba") and hasattr(teacher, "classes_")):
@@ -211,7 +210,7 @@ def teacher_probabilities(
 
     Args:
         teacher: a model with ``predict_proba`` and ``classes_``, or its artifact directory
-            (loaded with :func:`workbench.compare.load_model`).
+            (loaded with :func:`workbench.load_model`).
         texts: the transfer set.
         cache_dir: a directory for cached probabilities; ``None`` always runs the teacher.
         progress: show a ``tqdm.auto`` bar while the teacher works.

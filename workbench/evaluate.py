@@ -200,8 +200,8 @@ def evaluate(
         macro_f1=float(
             f1_score(true_idx, pred_idx, labels=class_ids, average="macro", zero_division=0)
         ),
-        accuracy_ci=_percentile_interval(accuracies, confidence),
-        macro_f1_ci=_percentile_interval(macro_f1s, confidence),
+        accuracy_ci=percentile_interval(accuracies, confidence),
+        macro_f1_ci=percentile_interval(macro_f1s, confidence),
         per_class=per_class,
         confusion_matrix=confusion_matrix(true_idx, pred_idx, labels=class_ids).tolist(),
         roc_auc=None if proba_arr is None else _binary_roc_auc(true_idx, proba_arr),
@@ -312,10 +312,10 @@ def bootstrap_ci(
     _check_n_resamples(n_resamples, "n_resamples")
     scores = [
         float(metric(true_arr[rows], pred_arr[rows]))
-        for chunk in _resample_index_chunks(len(true_arr), n_resamples, seed)
+        for chunk in resample_index_chunks(len(true_arr), n_resamples, seed)
         for rows in chunk
     ]
-    return _percentile_interval(np.asarray(scores), confidence)
+    return percentile_interval(np.asarray(scores), confidence)
 
 
 def _label_list(values: Any, name: str) -> list:
@@ -416,10 +416,11 @@ def _binary_roc_auc(true_idx: np.ndarray, proba: np.ndarray) -> float | None:
     return float(roc_auc_score(true_idx == 1, proba[:, 1]))
 
 
-def _resample_index_chunks(n: int, n_resamples: int, seed: int) -> Iterator[np.ndarray]:
+def resample_index_chunks(n: int, n_resamples: int, seed: int) -> Iterator[np.ndarray]:
     """Yield ``(rows, n)`` blocks of bootstrap indices, ``n_resamples`` rows in all.
 
-    Both bootstrap routines draw through here, so one seed gives them identical resamples.
+    Every bootstrap (here and the paired one of :mod:`workbench.compare`) draws through
+    here, so one seed gives them identical resamples.
     """
     rng = np.random.default_rng(seed)
     rows_per_chunk = max(1, _MAX_INDICES_PER_CHUNK // n)
@@ -434,7 +435,7 @@ def _bootstrap_accuracy_and_macro_f1(
     correct = true_idx == pred_idx
     cell = true_idx * k + pred_idx  # flat confusion-matrix cell of each example
     accuracies, macro_f1s = [], []
-    for rows in _resample_index_chunks(len(true_idx), n_resamples, seed):
+    for rows in resample_index_chunks(len(true_idx), n_resamples, seed):
         n_rows = rows.shape[0]
         accuracies.append(correct[rows].mean(axis=1))
         # Offset each resample's cells by its own k*k block so one bincount gives
@@ -449,7 +450,8 @@ def _bootstrap_accuracy_and_macro_f1(
     return np.concatenate(accuracies), np.concatenate(macro_f1s)
 
 
-def _percentile_interval(samples: np.ndarray, confidence: float) -> ConfidenceInterval:
+def percentile_interval(samples: np.ndarray, confidence: float) -> ConfidenceInterval:
+    """The central ``confidence`` interval of bootstrap ``samples`` (their quantiles)."""
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(samples, [tail, 1.0 - tail])
     return ConfidenceInterval(low=float(low), high=float(high), confidence=float(confidence))

@@ -618,7 +618,7 @@ def build_server(
     from ``server.servers[0].sockets[0]`` once ``server.started``)."""
     import torch
 
-    from workbench.compare import load_model
+    from workbench.artifacts import load_model
 
     try:
         import uvicorn

@@ -1,0 +1,254 @@
+"""``compare()``: train every model on the same split with the same seed, then score them
+all on the same test set."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from collections.abc import Collection, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from workbench.compare.registry import resolve_models, signature_names
+from workbench.compare.result import LEADERBOARD_COLUMNS, Comparison
+from workbench.data import LabeledTexts, validate_labeled
+from workbench.errors import InputError
+from workbench.evaluate import evaluate
+from workbench.train import set_seed
+
+
+class LabelMismatchError(InputError):
+    """A model's ``classes_`` differ from the training labels: its columns cannot line up."""
+
+
+def compare(
+    models: Sequence[str | tuple[str, Any]],
+    train: LabeledTexts,
+    test: LabeledTexts,
+    *,
+    seed: int = 0,
+    n_bootstrap: int = 1000,
+    latency_repeats: int = 50,
+    progress: bool = True,
+    fitted: Collection[str] = (),
+    model_options: dict[str, Any] | None = None,
+) -> Comparison:
+    """Train every model on ``train`` with the same seed, score all of them on ``test``.
+
+    Args:
+        models: registry names (see :func:`~workbench.compare.registered_models`) or
+            ``(name, estimator)`` pairs, in any mix.
+        train, test: labelled texts (:func:`workbench.data.load_table` and friends).
+        seed: seeds every model's training and the bootstrap resampling.
+        n_bootstrap: resamples for the metric intervals and the paired differences.
+        latency_repeats: single-text ``predict_proba`` calls timed per model (median kept).
+        progress: a progress bar over the models (their own fits stay quiet).
+        fitted: names of models given already trained (e.g. loaded with
+            :func:`~workbench.load_model`); they are scored as they are and
+            ``train_seconds`` is empty.
+        model_options: passed to registry factories that accept them, e.g.
+            ``{"num_epochs": 3}``.
+
+    Returns:
+        A :class:`Comparison`. A model that raises while training or predicting is listed
+        with its error; the others still finish.
+
+    Raises:
+        InputError: on unusable data, test labels that never occur in training (before
+            anything is trained), unknown or duplicate model names, or a model whose
+            ``classes_`` differ from the training labels (the columns would not line up).
+    """
+    for data, what in ((train, "train"), (test, "test")):
+        if not isinstance(data, LabeledTexts) or data.labels is None:
+            raise InputError(
+                f"{what} must be LabeledTexts with labels, e.g. workbench.load_table(path)"
+            )
+    validate_labeled(train)
+    _check_test(test)
+    try:
+        labels = sorted(set(train.labels))
+        unseen = sorted(set(test.labels) - set(labels), key=str)
+    except TypeError as exc:
+        raise InputError("train and test labels mix strings and integers; use one kind") from exc
+    if unseen:
+        raise InputError(
+            f"test labels {unseen} never occur in the training data (training labels: "
+            f"{labels}); no model can predict them. Fix the labels or the split"
+        )
+    if latency_repeats < 1 or n_bootstrap < 1:
+        raise InputError("latency_repeats and n_bootstrap must be at least 1")
+
+    entries = resolve_models(models, seed, model_options)
+    unknown_fitted = sorted(set(fitted) - {name for name, _ in entries})
+    if unknown_fitted:
+        raise InputError(f"fitted= names {unknown_fitted} are not among the models compared")
+    for name, model in entries:
+        if name in fitted:
+            _check_classes(name, model, labels)
+
+    rows, evaluations, probabilities, fitted_models, errors = [], {}, {}, {}, {}
+    bar = tqdm(entries, desc="comparing", unit="model", disable=not progress)
+    for name, model in bar:
+        bar.set_postfix(model=name)
+        row: dict[str, Any] = {"model": name, "error": ""}
+        try:
+            train_seconds = math.nan
+            if name not in fitted:
+                set_seed(seed)
+                started = time.perf_counter()
+                _fit_quietly(model, train)
+                train_seconds = time.perf_counter() - started
+            _check_classes(name, model, labels)
+            started = time.perf_counter()
+            proba = np.asarray(model.predict_proba(list(test.texts)), dtype=np.float64)
+            predict_seconds = time.perf_counter() - started
+            proba = _align_columns(name, model, proba, labels, len(test))
+            latency = _median_latency(model, test.texts, latency_repeats)
+            result = evaluate(  # also rejects "probabilities" that are not (NaN, logits)
+                test.labels,
+                [labels[i] for i in proba.argmax(axis=1)],
+                proba,
+                labels=labels,
+                n_bootstrap=n_bootstrap,
+                seed=seed,
+            )
+        except LabelMismatchError:
+            raise  # not one model's failure: the comparison itself would be wrong
+        except Exception as exc:  # any failure of one model must not stop the others
+            row["error"] = _describe(exc)
+        else:
+            evaluations[name], probabilities[name], fitted_models[name] = result, proba, model
+            row.update(
+                accuracy=result.accuracy,
+                accuracy_low=result.accuracy_ci.low,
+                accuracy_high=result.accuracy_ci.high,
+                macro_f1=result.macro_f1,
+                macro_f1_low=result.macro_f1_ci.low,
+                macro_f1_high=result.macro_f1_ci.high,
+                ece=result.ece,
+                train_seconds=train_seconds,
+                latency_ms_p50=latency * 1000.0,
+                throughput_per_s=len(test) / predict_seconds if predict_seconds > 0 else math.nan,
+                parameters=_parameters(model),
+            )
+            try:
+                row["artifact_bytes"] = _artifact_bytes(model)
+            except Exception as exc:  # scored fine; only saving failed
+                row["error"] = f"save failed: {_describe(exc)}"
+        if row["error"]:
+            errors[name] = row["error"]
+        rows.append(row)
+    bar.close()
+
+    leaderboard = pd.DataFrame(rows).reindex(columns=LEADERBOARD_COLUMNS)
+    leaderboard["error"] = leaderboard["error"].fillna("")
+    for column in LEADERBOARD_COLUMNS[1:-1]:
+        leaderboard[column] = pd.to_numeric(leaderboard[column], errors="coerce").astype(float)
+    leaderboard = leaderboard.sort_values(
+        ["accuracy", "macro_f1"], ascending=False, na_position="last", kind="stable"
+    ).reset_index(drop=True)
+    return Comparison(
+        leaderboard=leaderboard,
+        evaluations=evaluations,
+        probabilities=probabilities,
+        models=fitted_models,
+        labels=labels,
+        test=test,
+        seed=seed,
+        n_bootstrap=n_bootstrap,
+        errors=errors,
+    )
+
+
+def _check_test(test: LabeledTexts) -> None:
+    if len(test) == 0:
+        raise InputError(f"{test.source}: the test set is empty; give it labelled rows")
+    if len(test.labels) != len(test.texts):
+        raise InputError(
+            f"{test.source}: {len(test.texts)} texts but {len(test.labels)} labels; "
+            "give one label per text"
+        )
+    bad = [i for i, t in enumerate(test.texts) if not isinstance(t, str) or not t.strip()]
+    if bad:
+        raise InputError(
+            f"{test.source}: test text {bad[0] + 1} is empty or not a string "
+            f"({len(bad)} such row(s)); fill in or remove those rows"
+        )
+    missing = [i for i, y in enumerate(test.labels) if y is None]
+    if missing:
+        raise InputError(
+            f"{test.source}: test row {missing[0] + 1} has no label; fill in the labels"
+        )
+
+
+def _fit_quietly(model: Any, train: LabeledTexts) -> None:
+    # Only a fit that names ``progress`` gets it: a **kwargs fit (a scikit-learn Pipeline)
+    # would route it to its steps, which reject it.
+    kwargs = {"progress": False} if "progress" in signature_names(model.fit)[0] else {}
+    model.fit(list(train.texts), list(train.labels), **kwargs)
+
+
+def _check_classes(name: str, model: Any, labels: list) -> None:
+    classes = getattr(model, "classes_", None)
+    if classes is None:
+        raise InputError(
+            f"model {name!r} has no classes_ after fitting; it must say which label each "
+            "predict_proba column belongs to"
+        )
+    found = [c.item() if isinstance(c, np.generic) else c for c in list(classes)]
+    if sorted(found, key=str) != sorted(labels, key=str) or len(set(found)) != len(found):
+        raise LabelMismatchError(
+            f"model {name!r} has classes_ {found}, which differ from the training labels "
+            f"{labels}; models trained on different label sets cannot be compared. Train "
+            "them all on the same data (or drop it from fitted=)"
+        )
+
+
+def _align_columns(name: str, model: Any, proba: np.ndarray, labels: list, n: int) -> np.ndarray:
+    """Reorder columns from the model's ``classes_`` to the comparison's label order."""
+    if proba.shape != (n, len(labels)):
+        raise ValueError(
+            f"predict_proba returned shape {proba.shape}, expected ({n}, {len(labels)})"
+        )
+    classes = [c.item() if isinstance(c, np.generic) else c for c in list(model.classes_)]
+    return proba[:, [classes.index(label) for label in labels]]
+
+
+def _median_latency(model: Any, texts: Sequence[str], repeats: int) -> float:
+    model.predict_proba([texts[0]])  # warm-up: lazy initialisation is not latency
+    times = []
+    for i in range(repeats):
+        text = texts[i % len(texts)]
+        started = time.perf_counter()
+        model.predict_proba([text])
+        times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
+def _parameters(model: Any) -> float:
+    counter = getattr(model, "num_parameters", None)
+    if not callable(counter):
+        return math.nan
+    try:
+        return float(counter())
+    except Exception:  # a count is nice to have, never worth failing a model over
+        return math.nan
+
+
+def _artifact_bytes(model: Any) -> float:
+    if not callable(getattr(model, "save", None)):
+        return math.nan
+    with tempfile.TemporaryDirectory(prefix="workbench-compare-") as scratch:
+        target = Path(scratch) / "artifact"
+        model.save(target)
+        return float(sum(p.stat().st_size for p in target.rglob("*") if p.is_file()))
+
+
+def _describe(exc: BaseException) -> str:
+    message = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
