@@ -22,6 +22,7 @@ from workbench.compare import (
     paired_bootstrap_diff,
     register_model,
     registered_models,
+    resolve_models,
 )
 from workbench.compare.registry import _REGISTRY
 
@@ -378,8 +379,30 @@ def test_cli_compare_unknown_model_exits_2_with_one_line(tiny_csv, capsys):
     code = main(["compare", "--data", str(tiny_csv), "--models", "tfidf-logreg,gpt-17"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
-    assert len(err) == 1 and err[0].startswith("workbench: error: unknown model(s) 'gpt-17'")
+    assert len(err) == 1 and err[0].startswith("workbench: error: unknown model 'gpt-17'")
     assert "tfidf-logreg, bag-of-embeddings" in err[0]
+
+
+def test_an_unknown_name_gets_one_message_from_every_caller(data, tiny_csv, capsys):
+    from workbench.widgets import compare_panel
+
+    calls = {
+        "make_model": lambda: make_model("gpt-17"),
+        "resolve_models": lambda: resolve_models(["tfidf-logreg", "gpt-17"]),
+        "compare": lambda: compare(["gpt-17"], *data, progress=False),
+        "compare_panel": lambda: compare_panel(*data, models=["gpt-17", "tfidf-logreg"]),
+    }
+    messages = {}
+    for caller, call in calls.items():
+        with pytest.raises(InputError) as caught:
+            call()
+        messages[caller] = str(caught.value)
+    assert main(["compare", "--data", str(tiny_csv), "--models", "gpt-17"]) == 2
+    messages["cli"] = capsys.readouterr().err.strip().removeprefix("workbench: error: ")
+    assert len(set(messages.values())) == 1, messages
+    assert messages["cli"].startswith("unknown model 'gpt-17'; registered models are: tfidf-logreg")
+    with pytest.raises(InputError, match="unknown models 'gpt-17', 'gpt-18'; registered"):
+        resolve_models(["gpt-17", "gpt-18"])
 
 
 def test_cli_compare_unseen_test_label_exits_2(tiny_csv, tmp_path, capsys):

@@ -498,18 +498,17 @@ def _add_compare_parser(commands) -> None:
 
 
 def _compare(args: argparse.Namespace) -> None:
-    from workbench.compare import compare, format_significance, registered_models
+    from workbench.compare import compare, format_significance, registered_models, resolve_models
 
     names = [name.strip() for name in args.models.split(",") if name.strip()]
-    known = registered_models()
-    unknown = [name for name in names if name not in known]
-    if unknown or not names:
+    if not names:
         raise InputError(
-            f"unknown model(s) {', '.join(map(repr, unknown)) or '(none given)'} in --models; "
-            f"registered models are: {', '.join(known)}"
+            f"--models names no model; registered models are: {', '.join(registered_models())}"
         )
     if args.epochs is not None and args.epochs < 1:
         raise InputError(f"--epochs must be at least 1, got {args.epochs}")
+    # Unknown names fail here, before the data is read.
+    models = resolve_models(names, args.seed, {"num_epochs": args.epochs})
     _check_output_file(args.json, "--json")
     _check_output_file(args.html, "--html")
     data = load_table(args.data, args.text_col, args.label_col, encoding=args.encoding)
@@ -519,14 +518,7 @@ def _compare(args: argparse.Namespace) -> None:
     else:
         # stratified_split's "validation" part is the held-out 20% used as the test set.
         train, test, _ = stratified_split(data, val_size=0.2, seed=args.seed)
-    result = compare(
-        names,
-        train,
-        test,
-        seed=args.seed,
-        progress=not args.quiet,
-        model_options={"num_epochs": args.epochs},
-    )
+    result = compare(models, train, test, seed=args.seed, progress=not args.quiet)
     print(f"trained on {len(train)} texts, tested on {len(test)} ({test.source})")
     print(result.summary())
     print()

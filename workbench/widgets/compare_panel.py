@@ -22,7 +22,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from workbench import plots
-from workbench.compare import Comparison, compare, make_model, registered_models
+from workbench.compare import Comparison, compare, registered_models, resolve_models
 from workbench.data import LabeledTexts
 from workbench.errors import InputError
 from workbench.explain import Explanation, explain, explanation_html
@@ -198,7 +198,7 @@ class ComparePanel(Panel):
                 raise InputError(f"{what} must be LabeledTexts, e.g. from workbench.load_reviews()")
         self.train_data, self.test_data = train, test
         self.seed, self.n_bootstrap = seed, n_bootstrap
-        self._entries = self._offered(models)
+        self._entries = self._offered(models, seed)
         names = list(self._entries)
         if selected is None:
             selected = [n for n in DEFAULT_SELECTION if n in names] or names
@@ -295,27 +295,14 @@ class ComparePanel(Panel):
         self._say(f"{len(train)} training and {len(test)} test texts; pick models and press Run.")
 
     @staticmethod
-    def _offered(models: Sequence[str | tuple[str, Any]] | None) -> dict[str, Any]:
-        """name -> registry name (str) or an estimator to fit as it is."""
+    def _offered(models: Sequence[str | tuple[str, Any]] | None, seed: int) -> dict[str, Any]:
+        """name -> what :func:`resolve_models` takes: a registry name or a (name, estimator)
+        pair to fit as it is."""
         if models is None:
             return {name: name for name in registered_models()}
-        if isinstance(models, (str, tuple)) or not isinstance(models, Sequence) or not models:
-            raise InputError(
-                "models must be a non-empty list of registry names or (name, estimator) pairs"
-            )
-        offered: dict[str, Any] = {}
-        for item in models:
-            if isinstance(item, str):
-                if item not in registered_models():
-                    raise InputError(
-                        f"unknown model {item!r}; registered: {', '.join(registered_models())}"
-                    )
-                offered[item] = item
-            elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
-                offered[item[0]] = item[1]
-            else:
-                raise InputError(f"cannot offer {item!r}: give a name or a (name, estimator) pair")
-        return offered
+        # Every name and pair is checked now; Run builds fresh ones with the chosen epochs.
+        resolved = resolve_models(models, seed)
+        return {name: item for (name, _), item in zip(resolved, models, strict=True)}
 
     # ----------------------------------------------------------------- actions
     def run(self, block: bool = True) -> bool:
@@ -341,11 +328,11 @@ class ComparePanel(Panel):
         if not names:
             raise InputError("select at least one model")
         options = {"num_epochs": int(self.epochs.value)}
-        entries = []
-        for index, name in enumerate(names):
-            spec = self._entries[name]
-            model = make_model(spec, seed=self.seed, **options) if isinstance(spec, str) else spec
-            entries.append((name, _Tracked(self, name, index, model)))
+        resolved = resolve_models([self._entries[name] for name in names], self.seed, options)
+        entries = [
+            (name, _Tracked(self, name, index, model))
+            for index, (name, model) in enumerate(resolved)
+        ]
         self.progress.max, self.progress.value = len(entries), 0
         # A new run clears the old results, so they are never mistaken for the new ones.
         self.comparison = None
