@@ -15,6 +15,7 @@ from workbench.cli import main
 from workbench.compare import (
     Comparison,
     compare,
+    format_significance,
     holm,
     load_model,
     make_model,
@@ -335,6 +336,35 @@ def test_to_html_is_self_contained_and_escaped(data, tmp_path):
     assert page.count("plotly.js v") == 1  # the library is inlined once, not per figure
     assert page.count('class="plotly-graph-div"') == 4
     assert 'src="http' not in page  # nothing loaded from the network
+
+
+def test_text_panel_and_page_show_the_same_table_cells(data, tmp_path):
+    import html
+
+    from workbench.compare import leaderboard_table, significance_table
+    from workbench.widgets.compare_panel import leaderboard_html, significance_html
+
+    result = compare(
+        [("a <i>", TfidfLogisticRegression()), ("b", TfidfLogisticRegression(C=0.1))]
+        + [("broken", FailingModel())],
+        *data,
+        n_bootstrap=50,
+        latency_repeats=2,
+        progress=False,
+    )
+    page = result.to_html(tmp_path / "report.html").read_text(encoding="utf-8")
+    shown = {
+        "text": (result.summary(), format_significance(result.significance())),
+        "panel": (leaderboard_html(result), significance_html(result.significance())),
+        "page": (page, page),
+    }
+    tables = (leaderboard_table(result.leaderboard), significance_table(result.significance()))
+    assert "failed: RuntimeError" in tables[0]["accuracy"].iloc[-1]
+    for where, outputs in shown.items():
+        for table, output in zip(tables, outputs, strict=True):
+            for cell in [*table.columns, *table.to_numpy().ravel()]:
+                if cell:
+                    assert (cell if where == "text" else html.escape(cell)) in output, (where, cell)
 
 
 # -------------------------------------------------------------------------- CLI

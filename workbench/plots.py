@@ -1,7 +1,9 @@
 """Plotly figures of a :class:`~workbench.compare.Comparison`.
 
 Each builder takes the comparison and returns a ``plotly.graph_objects.Figure`` without
-showing it (notebooks display the return value; :meth:`Comparison.to_html` embeds them).
+showing it (notebooks display the return value; the comparison's HTML page embeds them,
+which is why this module reads a comparison by its shape, :class:`ComparisonLike`, and
+imports nothing from :mod:`workbench.compare`: the dependency points one way).
 Plotly renders a subset of HTML in names, ticks and hover text, so every user-supplied
 string (model names, labels) goes through :func:`html.escape` first.
 """
@@ -9,31 +11,42 @@ string (model names, labels) goes through :func:`html.escape` first.
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-if TYPE_CHECKING:
-    from workbench.compare import Comparison
+from workbench.data import LabeledTexts
+from workbench.evaluate import Evaluation
+
+
+class ComparisonLike(Protocol):
+    """What the figures read from a :class:`~workbench.compare.Comparison`."""
+
+    leaderboard: pd.DataFrame
+    probabilities: dict[str, np.ndarray]
+    evaluations: dict[str, Evaluation]
+    labels: list
+    test: LabeledTexts
 
 
 def _esc(value) -> str:
     return html.escape(str(value))
 
 
-def _scored(comparison: Comparison) -> list[str]:
+def _scored(comparison: ComparisonLike) -> list[str]:
     """Scored models in leaderboard order (best first); failed models have nothing to plot."""
     return [n for n in comparison.leaderboard["model"] if n in comparison.probabilities]
 
 
-def _rows(comparison: Comparison):
+def _rows(comparison: ComparisonLike):
     board = comparison.leaderboard.set_index("model")
     return [(name, board.loc[name]) for name in _scored(comparison)]
 
 
-def leaderboard_figure(comparison: Comparison) -> go.Figure:
+def leaderboard_figure(comparison: ComparisonLike) -> go.Figure:
     """Accuracy of each model with its bootstrap 95% interval as error bars, best on top."""
     rows = _rows(comparison)[::-1]  # plotly draws the first bar at the bottom
     accuracy = np.array([row["accuracy"] for _, row in rows])
@@ -66,7 +79,7 @@ def leaderboard_figure(comparison: Comparison) -> go.Figure:
     return figure
 
 
-def confusion_matrices_figure(comparison: Comparison) -> go.Figure:
+def confusion_matrices_figure(comparison: ComparisonLike) -> go.Figure:
     """One confusion matrix per model, side by side (rows: true label, columns: predicted)."""
     names = _scored(comparison)
     labels = [_esc(label) for label in comparison.labels]
@@ -119,7 +132,7 @@ def reliability_curve(
     return mean_confidence / counts[filled], accuracy / counts[filled], counts[filled]
 
 
-def reliability_figure(comparison: Comparison, n_bins: int = 10) -> go.Figure:
+def reliability_figure(comparison: ComparisonLike, n_bins: int = 10) -> go.Figure:
     """Reliability diagram: accuracy against confidence per bin, one curve per model.
 
     A calibrated model follows the dashed diagonal; below it, the model is overconfident.
@@ -161,7 +174,7 @@ def reliability_figure(comparison: Comparison, n_bins: int = 10) -> go.Figure:
     return figure
 
 
-def accuracy_latency_figure(comparison: Comparison) -> go.Figure:
+def accuracy_latency_figure(comparison: ComparisonLike) -> go.Figure:
     """Accuracy against median single-text latency (log scale): the cost of each point."""
     rows = _rows(comparison)
     accuracy = np.array([row["accuracy"] for _, row in rows])

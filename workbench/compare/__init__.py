@@ -59,7 +59,12 @@ from workbench.compare.registry import (
     registered_models,
     resolve_models,
 )
-from workbench.compare.report import format_leaderboard, format_significance
+from workbench.compare.report import (
+    format_leaderboard,
+    format_significance,
+    leaderboard_table,
+    significance_table,
+)
 from workbench.compare.result import LEADERBOARD_COLUMNS, Comparison
 from workbench.compare.run import LabelMismatchError, compare
 from workbench.compare.stats import holm, mcnemar_exact, paired_bootstrap_diff
@@ -73,6 +78,7 @@ __all__ = [
     "format_leaderboard",
     "format_significance",
     "holm",
+    "leaderboard_table",
     "load_model",
     "make_model",
     "mcnemar_exact",
@@ -80,4 +86,5 @@ __all__ = [
     "register_model",
     "registered_models",
     "resolve_models",
+    "significance_table",
 ]

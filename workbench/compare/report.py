@@ -1,20 +1,32 @@
-"""A comparison as text for terminals and as a self-contained HTML page."""
+"""A comparison as tables people read.
+
+:func:`leaderboard_table` and :func:`significance_table` turn the numeric tables of a
+:class:`~workbench.compare.Comparison` into display tables (a DataFrame of formatted
+strings, not yet escaped), formatted in this one place: the CLI and
+:meth:`~workbench.compare.Comparison.summary` print them as text, the compare panel and
+the self-contained page of :meth:`~workbench.compare.Comparison.to_html` show them as HTML.
+"""
 
 from __future__ import annotations
 
 import html
-import math
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+if TYPE_CHECKING:
+    from workbench.plots import ComparisonLike
 
-def format_leaderboard(leaderboard: pd.DataFrame) -> str:
-    """A compact text table: metrics with intervals, cost columns, errors last."""
+NO_PAIRS = "fewer than two models were scored: nothing to test"
+
+
+def leaderboard_table(leaderboard: pd.DataFrame) -> pd.DataFrame:
+    """The leaderboard to show: metrics with 95% intervals, cost columns; a failed model's
+    error stands in its accuracy cell, and a ``note`` column appears only when a scored
+    model has one (its save failed)."""
     lines = []
     for row in leaderboard.to_dict(orient="records"):
-        if isinstance(row["error"], str) and row["error"] and _missing(row["accuracy"]):
+        if isinstance(row["error"], str) and row["error"] and pd.isna(row["accuracy"]):
             lines.append({"model": row["model"], "accuracy": f"failed: {row['error']}"})
             continue
         lines.append(
@@ -31,68 +43,76 @@ def format_leaderboard(leaderboard: pd.DataFrame) -> str:
                 **({"note": row["error"]} if row["error"] else {}),
             }
         )
-    table = pd.DataFrame(lines).fillna("")
-    return table.to_string(index=False) if len(table) else "(no models)"
+    return pd.DataFrame(lines).fillna("")
 
 
-def format_significance(table: pd.DataFrame) -> str:
-    """The significance table as text, p-values in scientific notation when small."""
-    if table.empty:
-        return "(fewer than two scored models: nothing to test)"
-    shown = pd.DataFrame(
+def significance_table(significance: pd.DataFrame) -> pd.DataFrame:
+    """Every pair to show: the accuracy difference with its interval, McNemar's discordant
+    counts, the raw and Holm-corrected p-values (3 significant digits) and the verdict."""
+    return pd.DataFrame(
         {
-            "model_a": table["model_a"],
-            "model_b": table["model_b"],
+            "model_a": significance["model_a"],
+            "model_b": significance["model_b"],
             "acc_diff [95% CI]": [
                 f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]"
                 for d, lo, hi in zip(
-                    table["accuracy_diff"], table["diff_low"], table["diff_high"], strict=True
+                    significance["accuracy_diff"],
+                    significance["diff_low"],
+                    significance["diff_high"],
+                    strict=True,
                 )
             ],
-            "only_a": table["only_a_correct"],
-            "only_b": table["only_b_correct"],
-            "p_mcnemar": [f"{p:.3g}" for p in table["p_value"]],
-            "p_holm": [f"{p:.3g}" for p in table["p_holm"]],
-            "significant": ["yes" if s else "no" for s in table["significant"]],
+            "only_a": significance["only_a_correct"].astype(str),
+            "only_b": significance["only_b_correct"].astype(str),
+            "p_mcnemar": [f"{p:.3g}" for p in significance["p_value"]],
+            "p_holm": [f"{p:.3g}" for p in significance["p_holm"]],
+            "significant": ["yes" if s else "no" for s in significance["significant"]],
         }
     )
-    return shown.to_string(index=False)
 
 
-def comparison_page(
-    leaderboard: pd.DataFrame,
-    significance: pd.DataFrame,
-    *,
-    n_test: int,
-    labels: Sequence,
-    figures: Sequence[Any] = (),
-) -> str:
-    """A self-contained HTML page: both tables, then the plotly ``figures`` (plotly.js is
-    inlined once, with the first)."""
+def format_leaderboard(leaderboard: pd.DataFrame) -> str:
+    """The leaderboard as a plain-text table (:func:`leaderboard_table`)."""
+    table = leaderboard_table(leaderboard)
+    return table.to_string(index=False) if len(table) else "(no models)"
+
+
+def format_significance(significance: pd.DataFrame) -> str:
+    """The significance table as plain text (:func:`significance_table`)."""
+    if significance.empty:
+        return f"({NO_PAIRS})"
+    return significance_table(significance).to_string(index=False)
+
+
+def comparison_page(comparison: ComparisonLike, significance: pd.DataFrame) -> str:
+    """A self-contained HTML page: both tables, then the four figures of
+    :mod:`workbench.plots` (plotly.js inlined once, with the first)."""
+    from workbench import plots  # plotly loads only when a page is written
+
+    figures = []
+    if comparison.probabilities:
+        figures = [
+            plots.leaderboard_figure(comparison),
+            plots.confusion_matrices_figure(comparison),
+            plots.reliability_figure(comparison),
+            plots.accuracy_latency_figure(comparison),
+        ]
     parts = [
         fig.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False)
         for i, fig in enumerate(figures)
     ]
-    table_style = {
-        "escape": True,
-        "index": False,
-        "border": 0,
-        "na_rep": "",
-        "float_format": "{:.4g}".format,
-    }
+    pairs = f"<p>{NO_PAIRS}</p>" if significance.empty else _html(significance_table(significance))
     return _PAGE.format(
-        n=n_test,
-        labels=html.escape(", ".join(str(label) for label in labels)),
-        leaderboard=leaderboard.to_html(
-            **table_style,
-            formatters={
-                c: lambda v: _number(v, "{:,.0f}")
-                for c in ("parameters", "artifact_bytes", "throughput_per_s")
-            },
-        ),
-        significance=significance.to_html(**table_style),
+        n=len(comparison.test),
+        labels=html.escape(", ".join(str(label) for label in comparison.labels)),
+        leaderboard=_html(leaderboard_table(comparison.leaderboard)),
+        significance=pairs,
         figures="\n".join(f'<div class="figure">{part}</div>' for part in parts),
     )
+
+
+def _html(table: pd.DataFrame) -> str:
+    return table.to_html(escape=True, index=False, border=0)
 
 
 _PAGE = """<!DOCTYPE html>
@@ -123,22 +143,18 @@ accuracy difference)</h2>
 """
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
 def _number(value: Any, pattern: str) -> str:
-    return "" if _missing(value) else pattern.format(value)
+    return "" if pd.isna(value) else pattern.format(value)
 
 
 def _with_interval(row: dict, name: str) -> str:
-    if _missing(row[name]):
+    if pd.isna(row[name]):
         return ""
     return f"{row[name]:.3f} [{row[name + '_low']:.3f}, {row[name + '_high']:.3f}]"
 
 
 def _size(value: Any) -> str:
-    if _missing(value):
+    if pd.isna(value):
         return ""
     size = float(value)
     for unit in ("B", "KB", "MB", "GB"):

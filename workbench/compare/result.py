@@ -201,23 +201,7 @@ class Comparison:
 
     def to_html(self, path: str | os.PathLike) -> Path:
         """A self-contained page: leaderboard and significance tables, and the figures."""
-        from workbench import plots
-
-        figures = []
-        if self.probabilities:
-            figures = [
-                plots.leaderboard_figure(self),
-                plots.confusion_matrices_figure(self),
-                plots.reliability_figure(self),
-                plots.accuracy_latency_figure(self),
-            ]
-        page = comparison_page(
-            self.leaderboard,
-            self.significance(),
-            n_test=len(self.test),
-            labels=self.labels,
-            figures=figures,
-        )
+        page = comparison_page(self, self.significance())
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(page, encoding="utf-8")

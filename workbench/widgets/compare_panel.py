@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import html
 import inspect
-import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -23,6 +22,7 @@ import pandas as pd
 
 from workbench import plots
 from workbench.compare import Comparison, compare, registered_models, resolve_models
+from workbench.compare.report import NO_PAIRS, leaderboard_table, significance_table
 from workbench.data import LabeledTexts
 from workbench.errors import InputError
 from workbench.explain import Explanation, explain, explanation_html
@@ -87,85 +87,30 @@ class _StepReporter(Callback):
             )
 
 
-def _interval(value: float, low: float, high: float) -> str:
-    if _missing(value):
-        return ""
-    return f"{value:.3f} [{low:.3f}, {high:.3f}]"
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def _fmt(value: Any, pattern: str) -> str:
-    return "" if _missing(value) else pattern.format(value)
-
-
 def leaderboard_html(comparison: Comparison) -> str:
     """The leaderboard with 95% intervals and cost columns, best first; every cell escaped."""
-    rows = []
-    for row in comparison.leaderboard.to_dict(orient="records"):
-        rows.append(
-            (
-                row["model"],
-                _interval(row["accuracy"], row["accuracy_low"], row["accuracy_high"]),
-                _interval(row["macro_f1"], row["macro_f1_low"], row["macro_f1_high"]),
-                _fmt(row["ece"], "{:.3f}"),
-                _fmt(row["train_seconds"], "{:.1f}"),
-                _fmt(row["latency_ms_p50"], "{:.2f}"),
-                _fmt(row["parameters"], "{:,.0f}"),
-                row["error"] or "",
-            )
-        )
-    header = [
-        "model",
-        "accuracy [95% CI]",
-        "macro-F1 [95% CI]",
-        "ECE",
-        "train s",
-        "latency ms",
-        "parameters",
-        "error",
-    ]
+    table = leaderboard_table(comparison.leaderboard)
     return (
-        f"<b>Leaderboard</b> ({len(comparison.test)} test texts; best accuracy first)"
-        + html_table(rows, header)
+        f"<b>Leaderboard</b> ({len(comparison.test)} test texts; best accuracy first; "
+        "[95% bootstrap interval])" + html_table(table.itertuples(index=False), table.columns)
     )
 
 
-def significance_html(table: pd.DataFrame) -> str:
+def significance_html(significance: pd.DataFrame) -> str:
     """Pairwise tests as an escaped table, with a one-line reading guide."""
-    if table.empty:
-        return message_html("fewer than two models were scored: nothing to test", "info")
-    rows = [
-        (
-            r["model_a"],
-            r["model_b"],
-            f"{r['accuracy_diff']:+.3f} [{r['diff_low']:+.3f}, {r['diff_high']:+.3f}]",
-            r["only_a_correct"],
-            r["only_b_correct"],
-            f"{r['p_value']:.3g}",
-            f"{r['p_holm']:.3g}",
-            "yes" if r["significant"] else "no",
-        )
-        for r in table.to_dict(orient="records")
-    ]
+    if significance.empty:
+        return message_html(NO_PAIRS, "info")
+    table = significance_table(significance)
     guide = (
-        "<small>only A / only B: test texts exactly one of the two gets right (all McNemar "
-        "looks at). p (Holm): the p-value corrected for testing every pair; "
-        "'significant' means p (Holm) &lt; 0.05.</small>"
+        "<small>only_a / only_b: test texts exactly one of the two gets right (all McNemar "
+        "looks at). p_holm: the p-value corrected for testing every pair; "
+        "'significant' means p_holm &lt; 0.05.</small>"
     )
-    header = [
-        "model A",
-        "model B",
-        "accuracy A − B [95% CI]",
-        "only A right",
-        "only B right",
-        "p (McNemar)",
-        "p (Holm)",
-        "significant",
-    ]
-    return "<b>Is the difference real?</b>" + html_table(rows, header) + guide
+    return (
+        "<b>Is the difference real?</b>"
+        + html_table(table.itertuples(index=False), table.columns)
+        + guide
+    )
 
 
 class ComparePanel(Panel):
