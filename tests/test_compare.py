@@ -296,6 +296,23 @@ def test_models_with_different_label_sets_are_not_compared_silently(data):
     assert loaded.fit_calls == 1  # checked before anything else trains
 
 
+def test_latency_and_throughput_are_timed_by_measure_latency(data):
+    train, test = data
+    calls: list[int] = []
+
+    class Counting(LookupModel):
+        def predict_proba(self, texts):
+            calls.append(len(texts))
+            return np.full((len(texts), 2), 0.5)
+
+    model = Counting({}, classes=sorted(set(train.labels)))
+    result = compare([("m", model)], *data, latency_repeats=3, progress=False)
+    # the scored predictions, then measure_latency: a warm-up, 3 single texts, one batch
+    assert calls == [len(test), 1, 1, 1, 1, len(test)]
+    row = result.leaderboard.iloc[0]
+    assert row["latency_ms_p50"] > 0 and row["throughput_per_s"] > 0
+
+
 def test_fitted_models_are_scored_as_given(data):
     train, test = data
     model = TfidfLogisticRegression().fit(train.texts, train.labels)

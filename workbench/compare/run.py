@@ -18,7 +18,7 @@ from workbench.compare.registry import resolve_models, signature_names
 from workbench.compare.result import LEADERBOARD_COLUMNS, Comparison
 from workbench.data import LabeledTexts, validate_labeled
 from workbench.errors import InputError
-from workbench.evaluate import evaluate
+from workbench.evaluate import Evaluation, evaluate, measure_latency
 from workbench.train import set_seed
 
 
@@ -46,7 +46,9 @@ def compare(
         train, test: labelled texts (:func:`workbench.data.load_table` and friends).
         seed: seeds every model's training and the bootstrap resampling.
         n_bootstrap: resamples for the metric intervals and the paired differences.
-        latency_repeats: single-text ``predict_proba`` calls timed per model (median kept).
+        latency_repeats: single-text ``predict_proba`` calls timed per model (median kept);
+            :func:`workbench.evaluate.measure_latency` times them, and the throughput as
+            one call on the whole test set, both after a warm-up call.
         progress: a progress bar over the models (their own fits stay quiet).
         fitted: names of models given already trained (e.g. loaded with
             :func:`~workbench.load_model`); they are scored as they are and
@@ -63,6 +65,121 @@ def compare(
             anything is trained), unknown or duplicate model names, or a model whose
             ``classes_`` differ from the training labels (the columns would not line up).
     """
+    labels = _check_data(train, test)
+    if latency_repeats < 1 or n_bootstrap < 1:
+        raise InputError("latency_repeats and n_bootstrap must be at least 1")
+    entries = resolve_models(models, seed, model_options)
+    unknown_fitted = sorted(set(fitted) - {name for name, _ in entries})
+    if unknown_fitted:
+        raise InputError(f"fitted= names {unknown_fitted} are not among the models compared")
+    for name, model in entries:
+        if name in fitted:
+            _check_classes(name, model, labels)
+
+    rows, evaluations, probabilities, fitted_models, errors = [], {}, {}, {}, {}
+    bar = tqdm(entries, desc="comparing", unit="model", disable=not progress)
+    for name, model in bar:
+        bar.set_postfix(model=name)
+        row, result, proba = _run_one(
+            name,
+            model,
+            train=train if name not in fitted else None,
+            test=test,
+            labels=labels,
+            seed=seed,
+            n_bootstrap=n_bootstrap,
+            latency_repeats=latency_repeats,
+        )
+        if result is not None:
+            evaluations[name], probabilities[name], fitted_models[name] = result, proba, model
+        if row["error"]:
+            errors[name] = row["error"]
+        rows.append(row)
+    bar.close()
+    return Comparison(
+        leaderboard=_leaderboard(rows),
+        evaluations=evaluations,
+        probabilities=probabilities,
+        models=fitted_models,
+        labels=labels,
+        test=test,
+        seed=seed,
+        n_bootstrap=n_bootstrap,
+        errors=errors,
+    )
+
+
+def _run_one(
+    name: str,
+    model: Any,
+    *,
+    train: LabeledTexts | None,
+    test: LabeledTexts,
+    labels: list,
+    seed: int,
+    n_bootstrap: int,
+    latency_repeats: int,
+) -> tuple[dict[str, Any], Evaluation | None, np.ndarray | None]:
+    """Fit ``model`` on ``train`` (None: it is fitted already) and score it on ``test``:
+    its leaderboard row, and its evaluation and test probabilities unless it failed."""
+    row: dict[str, Any] = {"model": name, "error": ""}
+    try:
+        train_seconds = math.nan
+        if train is not None:
+            set_seed(seed)
+            started = time.perf_counter()
+            _fit_quietly(model, train)
+            train_seconds = time.perf_counter() - started
+        _check_classes(name, model, labels)
+        proba = np.asarray(model.predict_proba(list(test.texts)), dtype=np.float64)
+        proba = _align_columns(name, model, proba, labels, len(test))
+        latency = measure_latency(model, test.texts, repeats=latency_repeats)
+        result = evaluate(  # also rejects "probabilities" that are not (NaN, logits)
+            test.labels,
+            [labels[i] for i in proba.argmax(axis=1)],
+            proba,
+            labels=labels,
+            n_bootstrap=n_bootstrap,
+            seed=seed,
+        )
+    except LabelMismatchError:
+        raise  # not one model's failure: the comparison itself would be wrong
+    except Exception as exc:  # any failure of one model must not stop the others
+        row["error"] = _describe(exc)
+        return row, None, None
+    row.update(
+        accuracy=result.accuracy,
+        accuracy_low=result.accuracy_ci.low,
+        accuracy_high=result.accuracy_ci.high,
+        macro_f1=result.macro_f1,
+        macro_f1_low=result.macro_f1_ci.low,
+        macro_f1_high=result.macro_f1_ci.high,
+        ece=result.ece,
+        train_seconds=train_seconds,
+        latency_ms_p50=latency.p50_ms,
+        throughput_per_s=latency.throughput_per_s,
+        parameters=_parameters(model),
+    )
+    try:
+        row["artifact_bytes"] = _artifact_bytes(model)
+    except Exception as exc:  # scored fine; only saving failed
+        row["error"] = f"save failed: {_describe(exc)}"
+    return row, result, proba
+
+
+def _leaderboard(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per model in :data:`LEADERBOARD_COLUMNS`, best accuracy first, failures last."""
+    leaderboard = pd.DataFrame(rows).reindex(columns=LEADERBOARD_COLUMNS)
+    leaderboard["error"] = leaderboard["error"].fillna("")
+    for column in LEADERBOARD_COLUMNS[1:-1]:
+        leaderboard[column] = pd.to_numeric(leaderboard[column], errors="coerce").astype(float)
+    return leaderboard.sort_values(
+        ["accuracy", "macro_f1"], ascending=False, na_position="last", kind="stable"
+    ).reset_index(drop=True)
+
+
+def _check_data(train: LabeledTexts, test: LabeledTexts) -> list:
+    """The training labels, sorted, once both sets are usable and every test label is one."""
     for data, what in ((train, "train"), (test, "test")):
         if not isinstance(data, LabeledTexts) or data.labels is None:
             raise InputError(
@@ -80,89 +197,7 @@ def compare(
             f"test labels {unseen} never occur in the training data (training labels: "
             f"{labels}); no model can predict them. Fix the labels or the split"
         )
-    if latency_repeats < 1 or n_bootstrap < 1:
-        raise InputError("latency_repeats and n_bootstrap must be at least 1")
-
-    entries = resolve_models(models, seed, model_options)
-    unknown_fitted = sorted(set(fitted) - {name for name, _ in entries})
-    if unknown_fitted:
-        raise InputError(f"fitted= names {unknown_fitted} are not among the models compared")
-    for name, model in entries:
-        if name in fitted:
-            _check_classes(name, model, labels)
-
-    rows, evaluations, probabilities, fitted_models, errors = [], {}, {}, {}, {}
-    bar = tqdm(entries, desc="comparing", unit="model", disable=not progress)
-    for name, model in bar:
-        bar.set_postfix(model=name)
-        row: dict[str, Any] = {"model": name, "error": ""}
-        try:
-            train_seconds = math.nan
-            if name not in fitted:
-                set_seed(seed)
-                started = time.perf_counter()
-                _fit_quietly(model, train)
-                train_seconds = time.perf_counter() - started
-            _check_classes(name, model, labels)
-            started = time.perf_counter()
-            proba = np.asarray(model.predict_proba(list(test.texts)), dtype=np.float64)
-            predict_seconds = time.perf_counter() - started
-            proba = _align_columns(name, model, proba, labels, len(test))
-            latency = _median_latency(model, test.texts, latency_repeats)
-            result = evaluate(  # also rejects "probabilities" that are not (NaN, logits)
-                test.labels,
-                [labels[i] for i in proba.argmax(axis=1)],
-                proba,
-                labels=labels,
-                n_bootstrap=n_bootstrap,
-                seed=seed,
-            )
-        except LabelMismatchError:
-            raise  # not one model's failure: the comparison itself would be wrong
-        except Exception as exc:  # any failure of one model must not stop the others
-            row["error"] = _describe(exc)
-        else:
-            evaluations[name], probabilities[name], fitted_models[name] = result, proba, model
-            row.update(
-                accuracy=result.accuracy,
-                accuracy_low=result.accuracy_ci.low,
-                accuracy_high=result.accuracy_ci.high,
-                macro_f1=result.macro_f1,
-                macro_f1_low=result.macro_f1_ci.low,
-                macro_f1_high=result.macro_f1_ci.high,
-                ece=result.ece,
-                train_seconds=train_seconds,
-                latency_ms_p50=latency * 1000.0,
-                throughput_per_s=len(test) / predict_seconds if predict_seconds > 0 else math.nan,
-                parameters=_parameters(model),
-            )
-            try:
-                row["artifact_bytes"] = _artifact_bytes(model)
-            except Exception as exc:  # scored fine; only saving failed
-                row["error"] = f"save failed: {_describe(exc)}"
-        if row["error"]:
-            errors[name] = row["error"]
-        rows.append(row)
-    bar.close()
-
-    leaderboard = pd.DataFrame(rows).reindex(columns=LEADERBOARD_COLUMNS)
-    leaderboard["error"] = leaderboard["error"].fillna("")
-    for column in LEADERBOARD_COLUMNS[1:-1]:
-        leaderboard[column] = pd.to_numeric(leaderboard[column], errors="coerce").astype(float)
-    leaderboard = leaderboard.sort_values(
-        ["accuracy", "macro_f1"], ascending=False, na_position="last", kind="stable"
-    ).reset_index(drop=True)
-    return Comparison(
-        leaderboard=leaderboard,
-        evaluations=evaluations,
-        probabilities=probabilities,
-        models=fitted_models,
-        labels=labels,
-        test=test,
-        seed=seed,
-        n_bootstrap=n_bootstrap,
-        errors=errors,
-    )
+    return labels
 
 
 def _check_test(test: LabeledTexts) -> None:
@@ -217,17 +252,6 @@ def _align_columns(name: str, model: Any, proba: np.ndarray, labels: list, n: in
         )
     classes = [c.item() if isinstance(c, np.generic) else c for c in list(model.classes_)]
     return proba[:, [classes.index(label) for label in labels]]
-
-
-def _median_latency(model: Any, texts: Sequence[str], repeats: int) -> float:
-    model.predict_proba([texts[0]])  # warm-up: lazy initialisation is not latency
-    times = []
-    for i in range(repeats):
-        text = texts[i % len(texts)]
-        started = time.perf_counter()
-        model.predict_proba([text])
-        times.append(time.perf_counter() - started)
-    return float(np.median(times))
 
 
 def _parameters(model: Any) -> float:
