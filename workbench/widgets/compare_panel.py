@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import inspect
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -22,6 +21,7 @@ import pandas as pd
 
 from workbench import plots
 from workbench.compare import Comparison, compare, registered_models, resolve_models
+from workbench.compare.registry import signature_names
 from workbench.compare.report import NO_PAIRS, leaderboard_table, significance_table
 from workbench.data import LabeledTexts
 from workbench.errors import InputError
@@ -36,14 +36,6 @@ PAIR_BUDGETS = {"lime": {"num_samples": 500}, "shap": {"max_evals": 300}}
 _STATUS_INTERVAL_S = 0.5
 
 
-def _names(function: Any) -> set[str]:
-    """Parameter names ``function`` declares (a ``**kwargs`` catch-all does not count)."""
-    try:
-        return set(inspect.signature(function).parameters)
-    except (TypeError, ValueError):
-        return set()
-
-
 class _Tracked:
     """Wraps one model for :func:`compare`, reporting when its training starts and how far
     it got; everything else is passed through to the wrapped model."""
@@ -53,7 +45,7 @@ class _Tracked:
 
     def fit(self, texts: Sequence[str], labels: Sequence, progress: bool = False) -> _Tracked:
         self._panel._model_started(self._name, self._index)
-        accepted = _names(self.inner.fit)
+        accepted, _ = signature_names(self.inner.fit)
         kwargs: dict[str, Any] = {}
         if "progress" in accepted:  # the panel reports progress; the model's own bar stays off
             kwargs["progress"] = False
