@@ -9,8 +9,10 @@ scikit-learn's stratified ``train_test_split`` (seed 0). Also the embedded teach
 Models, in one run on each data set:
 - ``tfidf-char-1-2``: scikit-learn TF-IDF on character 1-2-grams + logistic regression
   (C=4), the baseline that needs no word segmentation;
-- ``tfidf-logreg``: the workbench's baseline on its word units (jieba), and
-  ``tfidf-logreg (runs whole)``: the same with ``segmenter="none"``, the units before;
+- ``tfidf-logreg``: the workbench's baseline with its defaults (n-grams of its word units,
+  cut by jieba, plus character 1-2-grams), ``tfidf-logreg (words only)``: the same with
+  ``character_ngrams=None``, and ``tfidf-logreg (runs whole)``: ``segmenter="none"``, the
+  units before segmentation;
 - ``transformer``: the default ``TextClassifier()``, ``transformer (runs whole)``, and
   ``transformer (min_frequency 2)``: words seen once become [UNK].
 
@@ -106,6 +108,7 @@ def run_models(train, test, seed: int, epochs: int | None) -> list[dict]:
     builds = {
         "tfidf-char-1-2": char_bigram_baseline,
         "tfidf-logreg": lambda: TfidfLogisticRegression(),
+        "tfidf-logreg (words only)": lambda: TfidfLogisticRegression(character_ngrams=None),
         "tfidf-logreg (runs whole)": lambda: TfidfLogisticRegression(segmenter="none"),
         "transformer": lambda: transformer("auto"),
         "transformer (runs whole)": lambda: transformer("none"),

@@ -160,14 +160,47 @@ def test_tfidf_counts_words_of_chinese_text_and_keeps_sklearns_rule_elsewhere(tm
 
     texts = ["这部电影真的很好看", "一点也不好看，浪费时间", "A great film", "An awful film"] * 5
     labels = ["positive", "negative"] * 10
-    model = TfidfLogisticRegression(ngram_range=(1, 1)).fit(texts, labels)
-    analyse = model.vectorizer_.build_analyzer()
+    words = TfidfLogisticRegression(ngram_range=(1, 1), character_ngrams=None).fit(texts, labels)
+    analyse = words.vectorizer_.build_analyzer()
     assert analyse("一点也不好看") == ["一点", "也", "不", "好看"]  # 不 counts: 1 character
     assert analyse("A great film!") == ["great", "film"]  # scikit-learn's rule, as before
+    model = TfidfLogisticRegression(ngram_range=(1, 2)).fit(texts, labels)
+    analyse = model.vectorizer_.build_analyzer()
+    assert analyse("不好看") == [
+        *["不", "好看", "不 好看"],  # word uni- and bigrams
+        *["char:不", "char:好", "char:看", "char:不好", "char:好看"],  # character ones
+    ]
+    assert analyse("A great film!") == ["great", "film", "great film"]
+    for fitted in (words, model):
+        fitted.save(tmp_path / "tfidf")
+        loaded = TfidfLogisticRegression.load(tmp_path / "tfidf")
+        assert loaded.segmenter_ == fitted.segmenter_
+        assert loaded.character_ngrams == fitted.character_ngrams
+        np.testing.assert_array_equal(loaded.predict_proba(texts), fitted.predict_proba(texts))
+
+
+def test_tfidf_artifacts_from_before_character_ngrams_count_words_only(tmp_path):
+    from workbench.artifacts import read_json, write_json
+    from workbench.baselines import TfidfLogisticRegression
+
+    texts = ["这部电影真的很好看", "一点也不好看，浪费时间"] * 5
+    labels = ["positive", "negative"] * 5
+    model = TfidfLogisticRegression(character_ngrams=None).fit(texts, labels)
     model.save(tmp_path / "tfidf")
+    config = read_json(tmp_path / "tfidf" / "config.json")
+    del config["params"]["character_ngrams"]  # as an artifact written before the setting
+    write_json(tmp_path / "tfidf" / "config.json", config)
     loaded = TfidfLogisticRegression.load(tmp_path / "tfidf")
-    assert loaded.segmenter_ == model.segmenter_
+    assert loaded.character_ngrams is None
     np.testing.assert_array_equal(loaded.predict_proba(texts), model.predict_proba(texts))
+
+
+@pytest.mark.parametrize("bad", [(0, 2), (2, 1), (1,), "12", (1.0, 2.0)])
+def test_tfidf_refuses_bad_character_ngrams(bad):
+    from workbench.baselines import TfidfLogisticRegression
+
+    with pytest.raises(InputError, match="character_ngrams must be None or"):
+        TfidfLogisticRegression(character_ngrams=bad).fit(["好", "坏"], ["a", "b"])
 
 
 def test_the_five_methods_explain_the_same_chinese_words(chinese_clf):

@@ -1,6 +1,7 @@
 """TF-IDF + logistic regression: the linear baseline, with the ``TextClassifier`` interface.
 
-Word uni- and bigrams weighted by TF-IDF, then a logistic regression: minutes of work and
+Word uni- and bigrams (and, in scripts without spaces, character uni- and bigrams)
+weighted by TF-IDF, then a logistic regression: minutes of work and
 seconds of CPU, and still a strong reference on sentiment and topic tasks. Whatever a
 transformer costs beyond it has to be paid for in accuracy; :func:`workbench.compare.compare`
 puts both on one leaderboard.
@@ -71,25 +72,64 @@ _WORD_CHARACTER = re.compile(r"\w")
 
 
 class SegmentedTerms:
-    """A ``TfidfVectorizer`` tokenizer: scikit-learn's rule for text with spaces, and the
-    workbench's word units (one-character words included: 不 and 很 carry sentiment) for
-    text in scripts without spaces. A class, not a closure, so its setting is visible."""
+    """A ``TfidfVectorizer`` analyzer for text in scripts without spaces as well as with.
 
-    def __init__(self, segmenter: Segmenter) -> None:
+    Text with spaces gets exactly scikit-learn's word n-grams. Text in a script without
+    spaces gets n-grams of the workbench's word units (one-character words included: 不
+    and 很 carry sentiment) and, with ``character_ngrams``, character n-grams on top:
+    segmentation makes mistakes on unseen words and loses the bigrams that cross a word
+    boundary, and the characters put that back (measured in benchmarks/chinese.py). A
+    class, not a closure, so its settings are visible.
+    """
+
+    def __init__(
+        self,
+        segmenter: Segmenter,
+        ngram_range: tuple[int, int],
+        lowercase: bool,
+        character_ngrams: tuple[int, int] | None,
+    ) -> None:
         self.segmenter = segmenter
+        self.ngram_range = tuple(ngram_range)
+        self.lowercase = lowercase
+        self.character_ngrams = None if character_ngrams is None else tuple(character_ngrams)
 
     def __call__(self, text: str) -> list[str]:
+        if self.lowercase:
+            text = text.lower()
         if not has_unspaced_script(text):
-            return _SKLEARN_TERMS.findall(text)
-        words = split_words(text, self.segmenter)
-        return [word.text for word in words if _WORD_CHARACTER.search(word.text)]
+            return _ngrams(_SKLEARN_TERMS.findall(text), self.ngram_range, " ")
+        words = [
+            w.text for w in split_words(text, self.segmenter) if _WORD_CHARACTER.search(w.text)
+        ]
+        terms = _ngrams(words, self.ngram_range, " ")
+        if self.character_ngrams:
+            # Marked, so a character never shares a column with the one-character word.
+            characters = [c for c in text if not c.isspace()]
+            terms += [_CHARACTER_MARK + t for t in _ngrams(characters, self.character_ngrams, "")]
+        return terms
 
 
-def _term_splitting(segmenter: Segmenter) -> dict:
+_CHARACTER_MARK = "char:"
+
+
+def _ngrams(tokens: list[str], ngram_range: tuple[int, int], joiner: str) -> list[str]:
+    """Every n-gram of ``tokens`` for n in ``ngram_range``, as scikit-learn counts them."""
+    low, high = ngram_range
+    return [
+        joiner.join(tokens[i : i + n])
+        for n in range(low, high + 1)
+        for i in range(len(tokens) - n + 1)
+    ]
+
+
+def _term_splitting(segmenter: Segmenter, model: TfidfLogisticRegression) -> dict:
     """Vectorizer settings for ``segmenter``: none to change when it cuts nothing."""
     if not segmenter.cuts:
         return {}
-    return {"tokenizer": SegmentedTerms(segmenter), "token_pattern": None}
+    terms = SegmentedTerms(segmenter, model.ngram_range, model.lowercase, model.character_ngrams)
+    # The analyzer makes the n-grams itself; scikit-learn's own settings for them go unused.
+    return {"analyzer": terms, "ngram_range": (1, 1), "token_pattern": None}
 
 
 class TfidfLogisticRegression(TextEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -106,6 +146,9 @@ class TfidfLogisticRegression(TextEstimatorMixin, ClassifierMixin, BaseEstimator
         segmenter: how text without spaces between words (Chinese, Japanese) is cut into
             terms, as ``TokenizerConfig.segmenter``: ``"auto"``, ``"characters"`` or
             ``"none"`` (a run stays one term). Other text keeps scikit-learn's own rule.
+        character_ngrams: for text in a script without spaces, also count character
+            n-grams in this range beside the word n-grams; None counts words only.
+            Explanations still take words away whole, characters included.
     """
 
     def __init__(
@@ -118,6 +161,7 @@ class TfidfLogisticRegression(TextEstimatorMixin, ClassifierMixin, BaseEstimator
         C: float = 4.0,
         max_iter: int = 2000,
         segmenter: str = "auto",
+        character_ngrams: tuple[int, int] | None = (1, 2),
     ) -> None:
         self.ngram_range = ngram_range
         self.min_df = min_df
@@ -127,6 +171,7 @@ class TfidfLogisticRegression(TextEstimatorMixin, ClassifierMixin, BaseEstimator
         self.C = C
         self.max_iter = max_iter
         self.segmenter = segmenter
+        self.character_ngrams = character_ngrams
 
     # ----------------------------------------------------------------- training
     def fit(
@@ -139,15 +184,16 @@ class TfidfLogisticRegression(TextEstimatorMixin, ClassifierMixin, BaseEstimator
         """
         data = LabeledTexts(as_text_list(texts), fit_labels(labels), source="training data")
         validate_labeled(data)
+        self._check_character_ngrams()
         self.segmenter_ = Segmenter.from_setting(self.segmenter)
-        self.vectorizer_ = TfidfVectorizer(
-            ngram_range=tuple(self.ngram_range),
-            min_df=self.min_df,
-            max_features=self.max_features,
-            sublinear_tf=self.sublinear_tf,
-            lowercase=self.lowercase,
-            **_term_splitting(self.segmenter_),
-        )
+        settings = {
+            "ngram_range": tuple(self.ngram_range),
+            "min_df": self.min_df,
+            "max_features": self.max_features,
+            "sublinear_tf": self.sublinear_tf,
+            "lowercase": self.lowercase,
+        }
+        self.vectorizer_ = TfidfVectorizer(**{**settings, **_term_splitting(self.segmenter_, self)})
         try:
             features = self.vectorizer_.fit_transform(data.texts)
         except ValueError as exc:  # e.g. "empty vocabulary" when min_df removes every term
@@ -159,6 +205,21 @@ class TfidfLogisticRegression(TextEstimatorMixin, ClassifierMixin, BaseEstimator
         self.classifier_.fit(features, np.asarray(data.labels))
         self.classes_ = self.classifier_.classes_
         return self
+
+    def _check_character_ngrams(self) -> None:
+        grams = self.character_ngrams
+        if grams is None:
+            return
+        if not (
+            isinstance(grams, (tuple, list))
+            and len(grams) == 2
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in grams)
+            and 1 <= grams[0] <= grams[1]
+        ):
+            raise InputError(
+                f"character_ngrams must be None or (low, high) with 1 <= low <= high, got "
+                f"{grams!r}; for example (1, 2) counts characters and character pairs"
+            )
 
     def _check_fitted(self) -> None:
         check_fitted(self, "classifier_")
@@ -187,12 +248,18 @@ class TfidfLogisticRegression(TextEstimatorMixin, ClassifierMixin, BaseEstimator
         vectorizer_params = self.vectorizer_.get_params()
         settings = {name: vectorizer_params[name] for name in _VECTORIZER_SETTINGS}
         settings["ngram_range"] = list(settings["ngram_range"])
+        if callable(settings["analyzer"]):  # rebuilt from the segmentation on load
+            settings["analyzer"] = "word"
+        params = self.get_params()
+        params["ngram_range"] = list(self.ngram_range)
+        if self.character_ngrams is not None:
+            params["character_ngrams"] = list(self.character_ngrams)
         config = {
             "model_type": MODEL_TYPE,
             "artifact_format": ARTIFACT_FORMAT,
             "workbench_version": __version__,
             "labels": self.classes_.tolist(),
-            "params": {**self.get_params(), "ngram_range": list(self.ngram_range)},
+            "params": params,
             "vectorizer": settings,
             "segmentation": self.segmenter_.to_dict(),
             "classifier": {"C": self.C, "max_iter": self.max_iter},
@@ -220,6 +287,9 @@ class TfidfLogisticRegression(TextEstimatorMixin, ClassifierMixin, BaseEstimator
         try:
             params = dict(config["params"])
             params["ngram_range"] = tuple(params["ngram_range"])
+            # Artifacts from before character n-grams counted words only.
+            characters = params.get("character_ngrams")
+            params["character_ngrams"] = None if characters is None else tuple(characters)
             model = cls(**params)
             settings = dict(config["vectorizer"])
             settings["ngram_range"] = tuple(settings["ngram_range"])
@@ -249,7 +319,7 @@ class TfidfLogisticRegression(TextEstimatorMixin, ClassifierMixin, BaseEstimator
         check_labels(labels, max(coef.shape[0], 2), f"{path}/config.json")
         # A fixed vocabulary plus the stored idf is exactly the fitted vectorizer's state.
         model.segmenter_ = segmenter
-        settings.update(_term_splitting(segmenter))
+        settings.update(_term_splitting(segmenter, model))
         model.vectorizer_ = TfidfVectorizer(**settings, vocabulary=terms)
         model.vectorizer_.idf_ = idf
         model.classifier_ = LogisticRegression(C=model.C, max_iter=model.max_iter)
