@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 BROWSER_INSTALLED := $(VENV)/.installed-browser
-# The browser suite drives the system's Chromium (Debian's `chromium` package).
+# The browser suite drives the system's Chromium (Debian's `chromium` package), with a
+# CJK font (fonts-wqy-zenhei) so that Chinese explanations render their characters.
 CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: help lab test test-browser lint demo clean
@@ -37,6 +38,10 @@ test-browser: $(BROWSER_INSTALLED)  ## notebooks 00, 03, 04, 05 and their panels
 	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is missing: installing Debian's chromium"; \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } || { \
 		echo "install Chromium (Debian: apt-get install chromium), or point CHROMIUM= at one"; \
+		exit 1; }
+	@fc-list :lang=zh | grep -q . || { echo "no Chinese font: installing Debian's fonts-wqy-zenhei"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y fonts-wqy-zenhei; } || { \
+		echo "install a font with Chinese and Japanese glyphs (Debian: apt-get install fonts-wqy-zenhei)"; \
 		exit 1; }
 	WORKBENCH_CHROMIUM=$(CHROMIUM) WORKBENCH_SMOKE=1 $(BIN)/python -m pytest -m browser tests/browser
 

@@ -313,6 +313,37 @@ PLOT_POINTS_JS = """e => ({
 })"""
 
 
+# The characters of the given elements that their font (with the system's fallbacks) has no
+# glyph for: each is drawn on a canvas in the element's own font and compared with an
+# unassigned code point, which every font draws as its missing-glyph box.
+MISSING_GLYPHS_JS = r"""els => {
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = 64;
+    const ctx = canvas.getContext('2d', {willReadFrequently: true});
+    const draw = (font, ch) => {
+        ctx.clearRect(0, 0, 64, 64);
+        ctx.font = font;
+        ctx.fillText(ch, 8, 48);
+        return ctx.getImageData(0, 0, 64, 64).data.join('');
+    };
+    const missing = new Set();
+    for (const el of els) {
+        const style = getComputedStyle(el);
+        const font = `${style.fontStyle} ${style.fontWeight} 40px ${style.fontFamily}`;
+        const box = draw(font, '\u0378');
+        for (const ch of el.textContent) {
+            if (!/\s/.test(ch) && draw(font, ch) === box) missing.add(ch);
+        }
+    }
+    return [...missing];
+}"""
+
+
+def missing_glyphs(elements: Any) -> list[str]:
+    """The characters in ``elements`` (a locator) that render as the missing-glyph box."""
+    return elements.evaluate_all(MISSING_GLYPHS_JS)
+
+
 def explanation_word_units(explanation: Any) -> list[list[str]]:
     """The word units of each row (method) of a rendered ``.wb-explanation``."""
     return [

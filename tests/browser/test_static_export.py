@@ -19,12 +19,15 @@ from lab_driver import (
     assert_explains_text,
     expect,
     jupyter_env,
+    missing_glyphs,
     stop_process_tree,
 )
 
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = "05_explain_predictions.ipynb"
+# The review that notebook 05 explains word by word in its Chinese section.
+CHINESE_REVIEW = "服务很好，但是菜太咸了，不会再来。"
 EXPORT_TIMEOUT_S = 900
 
 
@@ -108,3 +111,20 @@ def test_static_export_keeps_plotly_figures(exported_html: Path, watched_page) -
     page = open_offline(watched_page, exported_html)
     expect(page.locator(".wb-explanation").first).to_be_visible()
     assert page.locator(".plotly-graph-div, .js-plotly-plot").count() >= 2
+
+
+def test_static_export_renders_chinese_with_every_glyph(
+    exported_html: Path, watched_page, artifacts_dir: Path
+) -> None:
+    """The Chinese explanation shows its characters, not missing-glyph boxes: the browser
+    needs a CJK font (``make test-browser`` installs Debian's fonts-wqy-zenhei)."""
+    page = open_offline(watched_page, exported_html)
+    chinese = page.locator(".wb-explanation", has_text=CHINESE_REVIEW).first
+    expect(chinese).to_be_visible()
+    assert_explains_text(chinese, CHINESE_REVIEW)
+    missing = missing_glyphs(chinese.locator(".wb-word, .wb-method"))
+    chinese.screenshot(path=str(artifacts_dir / "static_chinese_explanation.png"))
+    assert not missing, (
+        f"{len(missing)} character(s) render as missing-glyph boxes: {''.join(missing)}; "
+        "install a CJK font (Debian: apt-get install fonts-wqy-zenhei)"
+    )
