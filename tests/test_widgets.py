@@ -401,3 +401,25 @@ def test_train_panel_early_stopping_can_watch_the_validation_loss(small_data):
     assert panel.train()
     losses = [e["val_loss"] for e in panel.history.epochs]
     assert panel.history.best_epoch == 1 + losses.index(min(losses))
+
+
+def test_panel_figures_carry_plotlys_javascript_at_most_once(monkeypatch):
+    """Issue 11: every redraw of a live curve used to re-send plotly's 4.8 MB bundle (an
+    executed notebook 03 of 452 MB); the notebook renderer activates once per kernel."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+    from plotly.io import _base_renderers
+
+    from workbench.widgets._base import figure_outputs
+
+    shown = []
+    monkeypatch.setattr(
+        _base_renderers.ipython_display, "display_html", lambda html, raw: shown.append(html)
+    )
+    monkeypatch.setattr(pio.renderers, "default", "plotly_mimetype+notebook")
+    figure = go.Figure(go.Scatter(y=[1, 2, 3]), layout={"title": {"text": "loss"}})
+    outputs = [figure_outputs(figure, figure)[0] for _ in range(5)]
+    bundles = [output["data"] for output in outputs]
+    assert len(shown) == 1, f"plotly.js displayed {len(shown)} times"
+    assert all(set(b) >= {"application/vnd.plotly.v1+json", "text/html"} for b in bundles)
+    assert all(len(b["text/html"]) < 100_000 for b in bundles)  # a figure, not the library

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import ipywidgets as widgets
+import plotly.io as pio
 
 from workbench.errors import InputError
 
@@ -53,21 +54,30 @@ def describe_error(exc: BaseException) -> str:
 def figure_outputs(*figures: Any) -> tuple[dict, ...]:
     """Plotly figures as ``Output.outputs`` entries, rendered the way this front end wants.
 
-    ``_repr_mimebundle_`` is IPython's display protocol: it honours the plotly renderer of
-    the environment (JupyterLab, VS Code, Colab) without calling ``display``, so the result
-    can be assigned to an ``Output`` from any thread. Outside a notebook it is empty; the
-    ``text/plain`` entry keeps the output meaningful there.
+    The bundle comes from the environment's default plotly renderers (JupyterLab, VS Code,
+    Colab), built without ``display``, so it can be assigned to an ``Output`` from any
+    thread. Outside a notebook it is empty; the ``text/plain`` entry keeps the output
+    meaningful there.
     """
     outputs = []
     for figure in figures:
         try:
-            bundle = dict(figure._repr_mimebundle_() or {})
+            bundle = dict(_mime_bundle(figure))
         except Exception:  # a renderer problem must not cost the user the panel
             bundle = {}
         title = figure.layout.title.text if figure.layout.title else None
         bundle.setdefault("text/plain", f"<plotly figure: {title or 'untitled'}>")
         outputs.append({"output_type": "display_data", "data": bundle, "metadata": {}})
     return tuple(outputs)
+
+
+def _mime_bundle(figure: Any) -> dict:
+    # Not figure._repr_mimebundle_(): it names the default renderers explicitly, which
+    # makes plotly re-activate them on every call, and the "notebook" renderer's activation
+    # displays its whole 4.8 MB JavaScript bundle again each time (a live training curve
+    # made a 452 MB notebook). Without a name plotly activates each renderer once per
+    # kernel, as fig.show() does.
+    return pio.renderers._build_mime_bundle(figure.to_dict())
 
 
 def show_figures(output: widgets.Output, *figures: Any) -> None:
