@@ -5,6 +5,8 @@ Smoke: ``WORKBENCH_SMOKE=1 pytest --nbval-lax notebooks/*.ipynb`` timed as one c
 Full: ``jupyter nbconvert --to notebook --execute`` of each notebook without
 ``WORKBENCH_SMOKE`` (the outputs go to a temporary folder; the committed notebooks are never
 written), each under ``--full-timeout`` seconds; what did not finish is reported as such.
+The size of each executed notebook, widget state included (what a saved notebook weighs;
+``tests/test_notebook_size.py`` holds smoke mode under 10 MB), is reported beside it.
 Named baseline, in the same run, through the same two commands: an empty notebook (one
 ``pass`` cell), i.e. kernel start-up and the runner's own cost.
 
@@ -110,7 +112,14 @@ def nbconvert(path: Path, out_dir: Path, timeout: float) -> dict:
         tail = proc.stderr[-800:] if proc.returncode else ""
     except subprocess.TimeoutExpired:
         status, tail = "timeout", f"did not finish in {timeout} s"
-    return {"seconds": time.perf_counter() - started, "status": status, "tail": tail}
+    executed = out_dir / path.name
+    megabytes = executed.stat().st_size / 1e6 if executed.is_file() else None
+    return {
+        "seconds": time.perf_counter() - started,
+        "status": status,
+        "megabytes": megabytes,
+        "tail": tail,
+    }
 
 
 def main() -> None:
@@ -188,7 +197,8 @@ def main() -> None:
                         "ratio_to_empty": run["seconds"] / base["seconds"],
                     }
                 )
-                print(f"    {run['status']} in {run['seconds']:.0f} s", flush=True)
+                size = f", {run['megabytes']:.1f} MB" if run["megabytes"] is not None else ""
+                print(f"    {run['status']} in {run['seconds']:.0f} s{size}", flush=True)
             full_rows.append(
                 {"notebook": "empty notebook (baseline)", **base, "ratio_to_empty": 1.0}
             )
@@ -200,6 +210,7 @@ def main() -> None:
                     ("status", "status", ""),
                     ("seconds", "seconds", ".0f"),
                     ("ratio_to_empty", "x empty", ".1f"),
+                    ("megabytes", "MB saved", ".1f"),
                 ],
             )
             result["full"] = {"timeout_per_notebook": args.full_timeout, "rows": full_rows}
