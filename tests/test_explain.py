@@ -14,6 +14,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from workbench import ModelConfig, TextClassifier, TrainConfig
+from workbench.artifacts import load_model
+from workbench.baselines import TfidfLogisticRegression
 from workbench.cli import main
 from workbench.data import PLANTED_WORDS, planted_dataset
 from workbench.errors import InputError
@@ -23,11 +25,14 @@ from workbench.explain import (
     ModelPredictor,
     explain,
     remove_words,
+    supported_methods,
+    unsupported_message,
     word_units,
 )
 from workbench.explain.base import MASK_SENTINEL
 from workbench.explain.gradients import attention_rollout
 from workbench.tokenizer import split_words
+from workbench.widgets import explain_panel
 
 
 def planted_corpus(n: int = 450, seed: int = 0) -> tuple[list[str], list[str]]:
@@ -286,6 +291,70 @@ def test_perturbation_methods_work_for_any_predict_proba_model(sklearn_model, me
 def test_gradient_methods_explain_why_they_need_the_transformer(sklearn_model, method):
     with pytest.raises(InputError, match="TextClassifier"):
         explain(sklearn_model, TEXT, method)
+
+
+@pytest.fixture(scope="module")
+def bag_model() -> TextClassifier:
+    texts, labels = planted_corpus(150)
+    clf = TextClassifier(
+        ModelConfig(architecture="bag-of-embeddings", d_model=16, max_length=16),
+        TrainConfig(num_epochs=1, seed=0),
+    )
+    return clf.fit(texts, labels, val_size=0, progress=False)
+
+
+GRADIENT_METHODS = ["integrated-gradients", "gradient-x-input"]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected"),
+    [
+        ("sklearn_model", ["shap", "lime"]),
+        ("bag_model", ["shap", "lime", *GRADIENT_METHODS]),
+        ("planted_model", list(METHODS)),
+    ],
+)
+def test_explain_and_the_panel_agree_on_what_a_model_supports(request, fixture, expected):
+    model = request.getfixturevalue(fixture)
+    assert supported_methods(model) == expected
+    assert unsupported_message(model, expected) is None
+    panel = explain_panel({"m": model}, [TEXT], background=False)
+    assert [name for name, box in panel.method_boxes.items() if not box.disabled] == expected
+    refused = [m for m in METHODS if m not in expected]
+    if refused:
+        assert html.unescape(panel.status.value).count(unsupported_message(model, refused, "m"))
+    else:
+        assert "every method is available" in panel.status.value
+    panel.methods = []
+    for method in refused:
+        message = unsupported_message(model, [method])
+        assert method in message and "use shap" in message
+        with pytest.raises(InputError) as raised:
+            explain(model, TEXT, method)
+        assert str(raised.value) == message
+        with pytest.raises(InputError) as raised:  # a list: said once, before any text runs
+            explain(model, [TEXT, TEXT], method, errors="record", progress=False)
+        assert str(raised.value) == message
+        panel.method_boxes[method].value = True  # even a box ticked behind its back
+        assert panel.explain() is False
+        assert panel.error == unsupported_message(model, [method], "m")
+        panel.method_boxes[method].value = False
+
+
+def test_cli_refuses_an_unsupported_method_with_the_same_message(bag_model, tmp_path, capsys):
+    texts, labels = planted_corpus(150)
+    tfidf = TfidfLogisticRegression().fit(texts, labels)
+    for model, method in [(tfidf, "integrated-gradients"), (bag_model, "attention")]:
+        artifact = model.save(tmp_path / type(model).__name__)
+        message = unsupported_message(load_model(artifact), [method])
+        assert main(["explain", "--model", str(artifact), "--method", method, TEXT]) == 2
+        assert capsys.readouterr().err == f"workbench: error: {message}\n"
+        table = tmp_path / "texts.csv"
+        pd.DataFrame({"text": [TEXT, "the film"]}).to_csv(table, index=False)
+        out = tmp_path / "out.jsonl"
+        argv = ["explain", "--model", str(artifact), "--method", method]
+        assert main([*argv, "--data", str(table), "--jsonl", str(out)]) == 2
+        assert capsys.readouterr().err == f"workbench: error: {message}\n"
 
 
 def test_batch_of_texts_returns_one_explanation_each(planted_model):

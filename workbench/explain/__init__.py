@@ -28,7 +28,7 @@ from workbench.explain.faithfulness import (
     stability,
     sufficiency,
 )
-from workbench.explain.methods import METHODS, explain
+from workbench.explain.methods import METHODS, explain, supported_methods, unsupported_message
 from workbench.explain.reasons import same_reasons
 from workbench.explain.render import attention_figure, explanation_html, show, top_words_figure
 from workbench.explain.scorecard import Scorecard, scorecard
@@ -60,6 +60,8 @@ __all__ = [
     "show",
     "stability",
     "sufficiency",
+    "supported_methods",
     "top_words_figure",
+    "unsupported_message",
     "word_units",
 ]

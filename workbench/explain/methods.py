@@ -1,4 +1,13 @@
-"""The explanation methods by name, and ``explain``: one entry point for all of them."""
+"""The explanation methods by name, which of them a model supports, and ``explain``: one
+entry point for all of them.
+
+SHAP and LIME only call ``predict_proba``, so they explain any model. The gradient methods
+need a torch network to differentiate (:func:`supports_gradients`: a workbench
+``TextClassifier`` or a fine-tuned encoder), and attention needs a network that has
+attention (:func:`supports_attention`: not a bag-of-embeddings model).
+:func:`supported_methods` and :func:`unsupported_message` are the one answer that
+:func:`explain`, the explanation panel and the CLI give.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +23,12 @@ from workbench.distributed import gather_objects, setup
 from workbench.errors import InputError
 from workbench.estimators import check_fitted
 from workbench.explain.base import Explanation, FailedExplanation
-from workbench.explain.gradients import attention_explanation, gradient_explanation
+from workbench.explain.gradients import (
+    attention_explanation,
+    gradient_explanation,
+    supports_attention,
+    supports_gradients,
+)
 from workbench.explain.perturbation import lime_explanation, shap_explanation
 
 METHODS: dict[str, Callable[..., Explanation]] = {
@@ -24,6 +38,64 @@ METHODS: dict[str, Callable[..., Explanation]] = {
     "gradient-x-input": partial(gradient_explanation, method="gradient-x-input"),
     "attention": attention_explanation,
 }
+PERTURBATION_METHODS = ("shap", "lime")  # need only predict_proba
+GRADIENT_METHODS = ("integrated-gradients", "gradient-x-input")  # need a torch network
+
+__all__ = [
+    "GRADIENT_METHODS",
+    "METHODS",
+    "PERTURBATION_METHODS",
+    "check_methods",
+    "explain",
+    "supported_methods",
+    "supports_attention",
+    "supports_gradients",
+    "unsupported_message",
+]
+
+
+def supported_methods(model: Any) -> list[str]:
+    """The methods of ``METHODS`` that can explain ``model``, in ``METHODS`` order."""
+    return [
+        m
+        for m in METHODS
+        if m in PERTURBATION_METHODS
+        or (m in GRADIENT_METHODS and supports_gradients(model))
+        or (m == "attention" and supports_attention(model))
+    ]
+
+
+def unsupported_message(model: Any, methods: Sequence[str], name: str | None = None) -> str | None:
+    """Why ``model`` cannot be explained with some of ``methods``; None when it can with all.
+
+    ``name`` is what the user calls the model (a panel's dropdown entry); the message names
+    its type either way, says what the refused methods need and which methods do work.
+    """
+    available = supported_methods(model)
+    refused = [m for m in methods if m not in available]
+    if not refused:
+        return None
+    kind = type(model).__name__
+    subject = f"{name} ({kind})" if name is not None and name != kind else kind
+    if supports_gradients(model):  # only attention can be missing
+        config = getattr(model.model_, "config", None)
+        architecture = getattr(config, "architecture", "non-transformer")
+        why = f"a {architecture} model has no attention to show"
+    else:
+        why = (
+            "gradient methods and attention need a torch network to look into (a workbench "
+            "TextClassifier or a fine-tuned encoder)"
+        )
+    choices = ", ".join(available[:-1]) + f" or {available[-1]}"
+    return f"{subject} cannot be explained with {', '.join(refused)}: {why}; use {choices}"
+
+
+def check_methods(names: Sequence[str]) -> list[str]:
+    """``names`` as a list, once every one of them is in ``METHODS``."""
+    unknown = sorted(set(names) - set(METHODS))
+    if unknown:
+        raise InputError(f"unknown methods {unknown}; choose from {list(METHODS)}")
+    return list(names)
 
 
 def explain(
@@ -59,6 +131,9 @@ def explain(
     if errors not in ("raise", "record"):
         raise InputError(f"errors must be 'raise' or 'record', got {errors!r}")
     check_fitted(model, "classes_")
+    refused = unsupported_message(model, [method])
+    if refused is not None:  # said once, not once per text
+        raise InputError(refused)
     run = partial(METHODS[method], model, **settings)
     if isinstance(texts, str):
         return run(texts)

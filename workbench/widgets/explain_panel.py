@@ -11,8 +11,11 @@ SHAP gives Owen values by default (``shap``'s Partition explainer over its text
 clustering, any length); the **SHAP values** dropdown switches to exact Shapley values,
 enumerated over every word coalition, for texts of up to 12 words.
 
-Gradient methods and attention need the network inside a workbench ``TextClassifier``; for
-other models (TF-IDF, a scikit-learn pipeline) their boxes are disabled.
+Gradient methods and attention need a torch network (a workbench ``TextClassifier`` or a
+fine-tuned encoder; attention also needs a transformer); for other models (TF-IDF, a
+scikit-learn pipeline) their boxes are disabled. Which methods a model supports, and the
+message when it does not, come from :mod:`workbench.explain.methods`, as for ``explain()``
+and the CLI.
 """
 
 from __future__ import annotations
@@ -34,7 +37,14 @@ from workbench.explain import (
     explanation_html,
     top_words_figure,
 )
-from workbench.explain.gradients import supports_attention, supports_gradients
+from workbench.explain.methods import (
+    GRADIENT_METHODS,
+    check_methods,
+    supported_methods,
+    supports_attention,
+    supports_gradients,
+    unsupported_message,
+)
 from workbench.explain.perturbation import MAX_EXACT_WORDS
 from workbench.widgets._base import (
     Panel,
@@ -45,7 +55,18 @@ from workbench.widgets._base import (
     show_figures,
 )
 
-GRADIENT_METHODS = ("integrated-gradients", "gradient-x-input")
+# GRADIENT_METHODS, supported_methods and the supports_* checks lived here before they moved
+# to workbench.explain.methods; listed here, they stay importable from this module.
+__all__ = [
+    "GRADIENT_METHODS",
+    "METHOD_NOTES",
+    "ExplainPanel",
+    "explain_panel",
+    "supported_methods",
+    "supports_attention",
+    "supports_gradients",
+]
+
 # What each method costs, shown beside its box.
 METHOD_NOTES = {
     "shap": "Owen values over shap's word clustering (≤ max_evals model calls), or exact "
@@ -55,17 +76,6 @@ METHOD_NOTES = {
     "gradient-x-input": "one gradient per class · cheapest, noisiest",
     "attention": "where the model looked, not why · one forward pass",
 }
-
-
-def supported_methods(model: Any) -> list[str]:
-    """The methods of ``METHODS`` that can explain ``model``."""
-    return [
-        m
-        for m in METHODS
-        if m in ("shap", "lime")
-        or (m in GRADIENT_METHODS and supports_gradients(model))
-        or (m == "attention" and supports_attention(model))
-    ]
 
 
 def _short(text: str, width: int = 70) -> str:
@@ -110,20 +120,8 @@ class ExplainPanel(Panel):
         background: bool = True,
     ) -> None:
         super().__init__(background=background)
-        if not isinstance(models, Mapping) or not models:
-            raise InputError(
-                'models must be a non-empty dict of name -> fitted model, e.g. {"transformer": clf}'
-            )
-        for name, model in models.items():
-            if not hasattr(model, "predict_proba") or not hasattr(model, "classes_"):
-                raise InputError(
-                    f"model {name!r} ({type(model).__name__}) needs predict_proba and classes_; "
-                    "pass fitted models"
-                )
-        unknown = sorted(set(methods) - set(METHODS))
-        if unknown:
-            raise InputError(f"unknown methods {unknown}; choose from {list(METHODS)}")
-        self.models = dict(models)
+        self.models = _check_models(models)
+        check_methods(methods)
         if isinstance(texts, str):
             texts = [texts]
         self.examples = list(
@@ -132,32 +130,31 @@ class ExplainPanel(Panel):
         self.explanations: list[Explanation] = []
         self.explained_model: str | None = None
         self.errors: dict[str, str] = {}
+        self._build_widgets(methods, export_path)
+        self._wire()
+        self.children = self._layout()
+        self._update_methods()
 
+    def _build_widgets(self, methods: Sequence[str], export_path: str) -> None:
         wide = {"width": "640px"}
+        first = self.examples[0] if self.examples else ""
         self.text = widgets.Textarea(
-            value=self.examples[0] if self.examples else "",
+            value=first,
             placeholder="Type a sentence to explain",
             layout={"width": "640px", "height": "70px"},
         )
         self.example = widgets.Dropdown(
             options=[("(type your own above)", "")] + [(_short(t), t) for t in self.examples],
-            value=self.examples[0] if self.examples else "",
+            value=first,
             layout=wide,
         )
         self.model = widgets.Dropdown(options=list(self.models), layout={"width": "320px"})
         self.method_boxes = {
             name: widgets.Checkbox(
-                value=name in methods,
-                description=name,
-                indent=False,
-                layout={"width": "190px"},
+                value=name in methods, description=name, indent=False, layout={"width": "190px"}
             )
             for name in METHODS
         }
-        method_rows = [
-            widgets.HBox([box, widgets.HTML(f"<small>{METHOD_NOTES.get(name, '')}</small>")])
-            for name, box in self.method_boxes.items()
-        ]
         self.shap_algorithm = widgets.Dropdown(
             options=[
                 ("Owen (partition, any length)", "partition"),
@@ -179,12 +176,18 @@ class ExplainPanel(Panel):
         self.export_status = widgets.HTML()
         self._action_buttons = [self.explain_button, self.export_button]
 
+    def _wire(self) -> None:
         self.example.observe(self._on_example, names="value")
         self.model.observe(lambda _: self._update_methods(), names="value")
         self.explain_button.on_click(lambda _: self.explain(block=not self.background))
         self.export_button.on_click(lambda _: self.export())
 
-        self.children = [
+    def _layout(self) -> list[widgets.Widget]:
+        method_rows = [
+            widgets.HBox([box, widgets.HTML(f"<small>{METHOD_NOTES.get(name, '')}</small>")])
+            for name, box in self.method_boxes.items()
+        ]
+        return [
             labelled("text", self.text),
             labelled("example", self.example),
             labelled("model", self.model),
@@ -199,7 +202,6 @@ class ExplainPanel(Panel):
             widgets.HBox([self.export_path, self.export_button]),
             self.export_status,
         ]
-        self._update_methods()
 
     # ------------------------------------------------------------------- state
     @property
@@ -209,9 +211,7 @@ class ExplainPanel(Panel):
 
     @methods.setter
     def methods(self, names: Sequence[str]) -> None:
-        unknown = sorted(set(names) - set(METHODS))
-        if unknown:
-            raise InputError(f"unknown methods {unknown}; choose from {list(METHODS)}")
+        check_methods(names)
         for name, box in self.method_boxes.items():
             box.value = name in names and not box.disabled
 
@@ -226,15 +226,8 @@ class ExplainPanel(Panel):
             box.disabled = name not in available
             if box.disabled:
                 box.value = False
-        missing = [m for m in METHODS if m not in available]
-        if missing:
-            self._say(
-                f"{self.model.value}: {', '.join(missing)} need(s) a workbench transformer "
-                "TextClassifier; shap and lime work with any model",
-                "info",
-            )
-        else:
-            self._say(f"{self.model.value}: every method is available", "info")
+        refused = unsupported_message(model, METHODS, self.model.value)
+        self._say(refused or f"{self.model.value}: every method is available", "info")
 
     # ----------------------------------------------------------------- actions
     def explain(self, block: bool = True) -> bool:
@@ -283,12 +276,9 @@ class ExplainPanel(Panel):
         chosen = self.methods
         if not chosen:
             raise InputError("tick at least one method")
-        unsupported = [m for m in chosen if m not in supported_methods(model)]
-        if unsupported:
-            raise InputError(
-                f"{name} cannot be explained with {', '.join(unsupported)}: these need a "
-                "workbench transformer TextClassifier; use shap or lime"
-            )
+        refused = unsupported_message(model, chosen, name)
+        if refused is not None:
+            raise InputError(refused)
         budgets: dict[str, dict[str, Any]] = {
             "shap": {
                 "algorithm": self.shap_algorithm.value,
@@ -327,6 +317,21 @@ class ExplainPanel(Panel):
             self._say(f"{summary}. {failed}", "warning")
         else:
             self._say(summary, "success")
+
+
+def _check_models(models: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``models`` once it is a non-empty dict of name -> fitted model."""
+    if not isinstance(models, Mapping) or not models:
+        raise InputError(
+            'models must be a non-empty dict of name -> fitted model, e.g. {"transformer": clf}'
+        )
+    for name, model in models.items():
+        if not hasattr(model, "predict_proba") or not hasattr(model, "classes_"):
+            raise InputError(
+                f"model {name!r} ({type(model).__name__}) needs predict_proba and classes_; "
+                "pass fitted models"
+            )
+    return dict(models)
 
 
 def _write_atomically(path: Path, content: str) -> Path:
