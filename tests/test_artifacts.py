@@ -17,7 +17,12 @@ from pathlib import Path
 import pytest
 
 from workbench import artifacts
-from workbench.artifacts import check_artifact, check_output_directory, write_artifact
+from workbench.artifacts import (
+    atomic_write,
+    check_artifact,
+    check_output_directory,
+    write_artifact,
+)
 from workbench.classifier import TextClassifier
 from workbench.errors import InputError
 
@@ -283,6 +288,36 @@ def test_files_follow_the_umask(tmp_path, trained_clf, umask):
     for path in [target, *target.iterdir()]:
         expected = (0o777 if path.is_dir() else 0o666) & ~umask
         assert stat.S_IMODE(path.stat().st_mode) == expected, path.name
+
+
+@pytest.mark.parametrize("failure", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+def test_atomic_write_keeps_the_old_file_when_the_writer_fails(tmp_path, failure):
+    """A writer that fails after writing part of the file leaves no temporary file, and the
+    old file as it was."""
+    target = tmp_path / "report.html"
+    target.write_text("old")
+
+    def half_written(temporary: Path) -> None:
+        temporary.write_text("ne")
+        raise failure
+
+    with pytest.raises(type(failure)):
+        atomic_write(target, half_written)
+    assert target.read_text() == "old"
+    assert _siblings(target) == ["report.html"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_atomic_write_replaces_the_file_with_the_modes_of_the_umask(tmp_path, umask):
+    target = tmp_path / "new" / "checkpoint.bin"
+    old = os.umask(umask)
+    try:
+        assert atomic_write(target, lambda temporary: temporary.write_bytes(b"new")) == target
+    finally:
+        os.umask(old)
+    assert target.read_bytes() == b"new"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask  # not mkstemp's 0600
+    assert _siblings(target) == ["checkpoint.bin"]
 
 
 def test_an_unreadable_artifact_says_permission_denied(tmp_path, artifact_dir, monkeypatch):

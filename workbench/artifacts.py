@@ -6,6 +6,7 @@ swaps it into place in one step, so neither a crash, a kill nor a full disk ever
 ``--out`` without a complete artifact: it holds the old one or the new one. Saves to one
 place are serialised by a lock on the parent directory, and what a killed save left
 behind is removed by the next one. In a ``torchrun`` job only rank 0 writes.
+:func:`atomic_write` gives one file (a checkpoint, a download, a report) the same promise.
 :func:`check_artifact` opens one with a message for each way it can be wrong.
 """
 
@@ -20,6 +21,7 @@ import json
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -192,6 +194,32 @@ def _exchange(a: Path, b: Path) -> bool:
 @functools.cache
 def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
+    """Call ``write(temporary)`` on a new file beside ``path``, then rename it to ``path``.
+
+    A reader sees the old file or the complete new one, never part of one: whatever stops
+    ``write`` (an error, a full disk, Ctrl-C) removes the temporary file and leaves ``path``
+    as it was. The new file is flushed to disk before the rename, so a crash cannot expose
+    an empty one, and it gets the modes the umask allows (``mkstemp`` makes it private).
+    Missing parent directories are created.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    temporary = Path(name)
+    try:
+        write(temporary)
+        temporary.chmod(0o666 & ~_umask())
+        _fsync(temporary)
+        os.replace(temporary, path)
+        _fsync(path.parent)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def _share_and_sync(staging: Path) -> None:

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from workbench.artifacts import load_model
+from workbench.artifacts import atomic_write, load_model
 from workbench.classifier import TextClassifier
 from workbench.config import TrainConfig
 from workbench.data import (
@@ -240,14 +240,12 @@ def _cached_probabilities(
         if cached is not None and cached.shape == (len(texts), len(teacher.classes_)):
             return cached
     proba = _ask_teacher(teacher, texts, progress)
-    cache.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache, prefix=".teacher-", suffix=".npy.tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
+
+    def write(temporary: Path) -> None:
+        with temporary.open("wb") as handle:  # np.save would add ".npy" to a path
             np.save(handle, proba, allow_pickle=False)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+
+    atomic_write(path, write)
     return proba
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import unicodedata
 import warnings
 from collections.abc import Iterable, Sequence
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
 
+from workbench.artifacts import atomic_write
 from workbench.config import TokenizerConfig
 from workbench.errors import InputError
 from workbench.segment import Segmenter, has_unspaced_script
@@ -244,11 +244,7 @@ class WordTokenizer:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write ``tokenizer.json`` atomically (temporary file, then rename)."""
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(self.to_json())
-        os.replace(tmp, path)
+        atomic_write(path, lambda temporary: temporary.write_text(self.to_json(), "utf-8"))
 
     @classmethod
     def load(cls, path: str | os.PathLike, segmenter: Segmenter | None = None) -> WordTokenizer:

@@ -8,15 +8,16 @@ import io
 import os
 import re
 import shutil
-import tempfile
 import urllib.request
 import zipfile
 from collections import Counter
 from collections.abc import Collection
+from functools import partial
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from workbench.artifacts import atomic_write
 from workbench.data.tables import load_table
 from workbench.data.texts import LabeledTexts
 from workbench.errors import InputError
@@ -57,15 +58,13 @@ def _download_sst2(root: Path) -> None:
         )
     with zipfile.ZipFile(archive) as bundle:
         for name in _SST2_FILES:
-            # Write beside the target, then rename: a crash never leaves a half file in root.
-            handle, partial = tempfile.mkstemp(dir=root, prefix=f".{name}.", suffix=".part")
-            try:
-                with os.fdopen(handle, "wb") as target, bundle.open(f"SST-2/{name}") as member:
-                    shutil.copyfileobj(member, target)
-                os.replace(partial, root / name)
-            except BaseException:
-                Path(partial).unlink(missing_ok=True)
-                raise
+            # A crash never leaves a half file in root.
+            atomic_write(root / name, partial(_extract, bundle, f"SST-2/{name}"))
+
+
+def _extract(bundle: zipfile.ZipFile, member_name: str, target: Path) -> None:
+    with bundle.open(member_name) as member, target.open("wb") as out:
+        shutil.copyfileobj(member, out)
 
 
 def load_sst2(
