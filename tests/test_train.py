@@ -22,6 +22,7 @@ from workbench.model import TransformerClassifier
 from workbench.tokenizer import WordTokenizer
 from workbench.train import (
     Callback,
+    EarlyStopping,
     History,
     distillation_loss,
     evaluate_loss,
@@ -375,6 +376,97 @@ def test_same_seed_gives_bitwise_identical_weights_and_history(task):
 def test_empty_training_data_raises_input_error(task):
     with pytest.raises(InputError, match="at least one labelled example"):
         fit(build_model(task), TokenizedDataset([], []), None, train_config(), pad_id=0)
+
+
+# ---------------------------------------------------------------- early stopping
+
+
+def _linear(value: float) -> torch.nn.Linear:
+    layer = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        layer.weight.fill_(value)
+        layer.bias.fill_(value)
+    return layer
+
+
+def _metrics(accuracy: float = 0.5, loss: float = 1.0) -> dict[str, float]:
+    return {"loss": loss, "accuracy": accuracy, "macro_f1": accuracy}
+
+
+def test_early_stopping_keeps_the_best_and_stops_after_patience_evaluations_without_gain():
+    stopper = EarlyStopping(monitor="accuracy", patience=2)
+    model = _linear(1.0)
+
+    assert stopper.update(model, _metrics(0.6), epoch=1)  # improves
+    assert (stopper.best_epoch, stopper.best_score, stopper.best_value) == (1, 0.6, 0.6)
+    with torch.no_grad():
+        model.weight.fill_(2.0)
+    assert not stopper.update(model, _metrics(0.6), epoch=2)  # a tie is no gain: waits
+    assert not stopper.should_stop
+    assert not stopper.update(model, _metrics(0.5), epoch=3)
+    assert stopper.should_stop  # patience 2 spent
+    assert stopper.best_epoch == 1
+
+    stopper.restore_best(model)
+    assert torch.equal(model.weight, torch.ones(1, 2))
+    assert torch.equal(model.bias, torch.ones(1))
+
+
+def test_early_stopping_counts_again_from_zero_after_a_gain():
+    stopper = EarlyStopping(monitor="macro_f1", patience=2)
+    model = _linear(0.0)
+    stopper.update(model, _metrics(0.5), epoch=1)
+    stopper.update(model, _metrics(0.4), epoch=2)
+    assert stopper.update(model, _metrics(0.7), epoch=3)
+    assert stopper.evaluations_without_gain == 0
+    stopper.update(model, _metrics(0.7), epoch=4)
+    assert not stopper.should_stop
+
+
+def test_early_stopping_on_loss_keeps_the_lowest_and_reports_it_as_a_loss():
+    stopper = EarlyStopping(monitor="loss", patience=5)
+    model = _linear(0.0)
+    for epoch, loss in enumerate([0.9, 0.4, 0.7], start=1):
+        stopper.update(model, _metrics(loss=loss), epoch=epoch)
+
+    assert stopper.best_epoch == 2
+    assert stopper.best_score == -0.4  # higher is better inside, as for every metric
+    assert stopper.best_value == 0.4
+
+
+def test_early_stopping_keeps_a_copy_not_the_live_weights():
+    stopper = EarlyStopping()
+    model = _linear(1.0)
+    stopper.update(model, _metrics(0.6), epoch=1)
+    with torch.no_grad():
+        model.weight.add_(5.0)  # training goes on in place
+
+    stopper.restore_best(model)
+    assert torch.equal(model.weight, torch.ones(1, 2))
+
+
+def test_early_stopping_without_an_evaluation_restores_nothing():
+    stopper = EarlyStopping()
+    model = _linear(3.0)
+    stopper.restore_best(model)
+
+    assert torch.equal(model.weight, torch.full((1, 2), 3.0))
+    assert stopper.best_epoch is None and stopper.best_value is None
+    assert not stopper.should_stop
+
+
+def test_early_stopping_writes_the_checkpoint_on_each_gain_only(tmp_path):
+    stopper = EarlyStopping(patience=3, checkpoint_dir=tmp_path / "ckpt")
+    model = _linear(1.0)
+    stopper.update(model, _metrics(0.6), epoch=1)
+    with torch.no_grad():
+        model.weight.fill_(2.0)
+    stopper.update(model, _metrics(0.5), epoch=2)  # no gain: the file keeps epoch 1
+
+    assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["best.safetensors"]
+    assert torch.equal(
+        load_file(tmp_path / "ckpt" / "best.safetensors")["weight"], torch.ones(1, 2)
+    )
 
 
 # ------------------------------------------------------------------ distillation

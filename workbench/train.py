@@ -17,10 +17,11 @@ import random
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -227,6 +228,219 @@ def _save_checkpoint(model: nn.Module, directory: Path) -> None:
     os.replace(tmp, directory / "best.safetensors")
 
 
+class EarlyStopping:
+    """The best validation score so far, its weights, the patience count and the checkpoint.
+
+    Call :meth:`update` after each evaluation; :attr:`should_stop` turns true after
+    ``patience`` evaluations in a row without a gain (a tie is no gain), and
+    :meth:`restore_best` puts the best weights back into the model.
+
+    Args:
+        monitor: the validation metric that picks the best weights: "accuracy",
+            "macro_f1" or "loss" (lower is better).
+        patience: evaluations without a gain that end training.
+        checkpoint_dir: if given, each new best is also written there as
+            ``best.safetensors``.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "accuracy",
+        patience: int = 2,
+        checkpoint_dir: str | os.PathLike | None = None,
+    ) -> None:
+        self.monitor = monitor
+        self.patience = patience
+        self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+        self.best_score: float | None = None  # higher is better: a loss is negated
+        self.best_epoch: int | None = None
+        self.best_weights: dict[str, torch.Tensor] | None = None
+        self.evaluations_without_gain = 0
+
+    def update(self, model: nn.Module, metrics: dict[str, float], epoch: int) -> bool:
+        """Record one evaluation of ``model``; True (and its weights kept) if it is the best."""
+        score = _score(metrics, self.monitor)
+        if self.best_score is not None and score <= self.best_score:
+            self.evaluations_without_gain += 1
+            return False
+        self.best_score, self.best_epoch = score, epoch
+        # A copy: on the CPU .cpu() returns the very tensors training goes on to change.
+        self.best_weights = copy.deepcopy({k: v.cpu() for k, v in model.state_dict().items()})
+        self.evaluations_without_gain = 0
+        if self.checkpoint_dir is not None:
+            _save_checkpoint(model, self.checkpoint_dir)
+        return True
+
+    @property
+    def should_stop(self) -> bool:
+        return self.evaluations_without_gain >= self.patience
+
+    @property
+    def best_value(self) -> float | None:
+        """The best value of the monitored metric as it reads: a loss as a loss."""
+        if self.best_score is None or self.monitor != "loss":
+            return self.best_score
+        return -self.best_score
+
+    def restore_best(self, model: nn.Module) -> None:
+        """Load the best weights into ``model``; without an evaluation it stays as it is."""
+        if self.best_weights is not None:
+            model.load_state_dict(self.best_weights)
+
+
+@dataclass
+class _Run:
+    """What :func:`fit` sets up before the first step."""
+
+    model: nn.Module
+    device: torch.device
+    ranks: Ranks
+    eval_model: nn.Module  # the model, compiled when asked
+    step_model: nn.Module  # eval_model, wrapped in DistributedDataParallel across ranks
+    train_loader: Any
+    val_loader: Any | None
+    total_steps: int
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+
+
+def _check_training_data(train_data: TokenizedDataset) -> None:
+    if train_data.labels is None or len(train_data) == 0:
+        raise InputError("training data needs at least one labelled example")
+    if train_data.soft_labels is None and min(train_data.labels) < 0:
+        raise InputError(
+            "training examples with label -1 (no gold label) need soft_labels (a teacher's "
+            "probabilities) to learn from; label them or give soft labels"
+        )
+
+
+def _setup(
+    model: nn.Module,
+    train_data: TokenizedDataset,
+    val_data: TokenizedDataset | None,
+    config: TrainConfig,
+    pad_id: int,
+) -> _Run:
+    """Device and ranks, the model placed (compiled, wrapped), loaders, optimiser, schedule."""
+    device = resolve_device(config.device)
+    ranks = setup(device.type)
+    if ranks.distributed and device.type == "cuda":
+        device = torch.device("cuda", ranks.local_rank)
+    model.to(device)
+    eval_model = torch.compile(model) if config.compile and device.type == "cuda" else model
+    step_model = eval_model
+    if ranks.distributed:  # gradients are averaged across ranks in backward
+        step_model = DistributedDataParallel(
+            eval_model, device_ids=[ranks.local_rank] if device.type == "cuda" else None
+        )
+    pin = device.type == "cuda"
+    shards = {"num_replicas": ranks.world_size, "rank": ranks.rank, "pin_memory": pin}
+    train_loader = make_loader(
+        train_data, config.batch_size, pad_id, shuffle=True, seed=config.seed, **shards
+    )
+    val_loader = (
+        make_loader(val_data, config.batch_size * 4, pad_id, shuffle=False, **shards)
+        if val_data is not None and len(val_data)
+        else None
+    )
+    total_steps = len(train_loader) * config.num_epochs
+    if config.max_steps is not None:
+        total_steps = min(total_steps, config.max_steps)
+    optimizer = _optimizer(model, config, device)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _lr_lambda(int(config.warmup_ratio * total_steps), total_steps)
+    )
+    return _Run(
+        model=model,
+        device=device,
+        ranks=ranks,
+        eval_model=eval_model,
+        step_model=step_model,
+        train_loader=train_loader,
+        val_loader=val_loader,
+        total_steps=total_steps,
+        optimizer=optimizer,
+        scheduler=scheduler,
+    )
+
+
+def _batch_loss(logits: torch.Tensor, batch: dict, config: TrainConfig) -> torch.Tensor:
+    if "soft_labels" in batch:
+        return distillation_loss(
+            logits.float(),
+            batch["soft_labels"],
+            batch["labels"],
+            temperature=config.distill_temperature,
+            alpha=config.distill_alpha,
+            label_smoothing=config.label_smoothing,
+        )
+    return F.cross_entropy(logits.float(), batch["labels"], label_smoothing=config.label_smoothing)
+
+
+def _notify(callbacks: Sequence[Callback], event: str, state: TrainState) -> None:
+    for callback in callbacks:
+        getattr(callback, event)(state)
+
+
+def _train_epoch(
+    run: _Run,
+    config: TrainConfig,
+    state: TrainState,
+    bar: tqdm,
+    callbacks: Sequence[Callback],
+    stop_requested: Callable[[], bool],
+) -> int:
+    """One pass over this rank's shard, ending early at the step cap or a stop request.
+
+    Sets ``state.epoch_loss`` to the mean over all ranks; returns how many examples all
+    ranks trained on (0: the run was over before this epoch began).
+    """
+    run.train_loader.batch_sampler.set_epoch(state.epoch)
+    run.model.train()
+    epoch_loss, epoch_examples = 0.0, 0
+    for batch in run.train_loader:
+        if state.step >= run.total_steps or stop_requested():
+            break
+        batch = {k: v.to(run.device, non_blocking=True) for k, v in batch.items()}
+        with _autocast(run.device):
+            logits = run.step_model(batch["input_ids"], batch["attention_mask"]).logits
+        loss = _batch_loss(logits, batch, config)
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(run.model.parameters(), config.max_grad_norm)
+        run.optimizer.step()
+        run.scheduler.step()
+        state.step += 1
+        state.loss = loss.item()
+        state.learning_rate = run.scheduler.get_last_lr()[0]
+        epoch_loss += state.loss * len(batch["labels"])
+        epoch_examples += len(batch["labels"])
+        state.epoch_loss = epoch_loss / epoch_examples
+        bar.update(1)
+        # refresh=False: redraw at tqdm's own pace, not every step; a forced redraw per
+        # step floods a notebook's output channel (hundreds of messages per epoch).
+        bar.set_postfix(loss=f"{state.loss:.4f}", epoch=state.epoch + 1, refresh=False)
+        _notify(callbacks, "on_batch_end", state)
+    epoch_loss, epoch_examples = sum_across_ranks([epoch_loss, epoch_examples], run.ranks)
+    if epoch_examples:
+        state.epoch_loss = epoch_loss / epoch_examples
+    return epoch_examples
+
+
+def _validate(run: _Run, state: TrainState, stopper: EarlyStopping) -> dict[str, float]:
+    """Score the validation set into ``state.metrics``, let ``stopper`` judge it, and
+    return the epoch record's ``val_`` entries."""
+    val_loss, preds, golds = evaluate_loss(run.eval_model, run.val_loader, run.device, run.ranks)
+    state.metrics = {
+        "loss": val_loss,
+        "accuracy": float(accuracy_score(golds, preds)),
+        "macro_f1": float(f1_score(golds, preds, average="macro", zero_division=0)),
+    }
+    stopper.update(run.model, state.metrics, state.epoch + 1)
+    state.best_score, state.best_epoch = stopper.best_score, stopper.best_epoch
+    return {f"val_{k}": v for k, v in state.metrics.items()}
+
+
 def fit(
     model: nn.Module,
     train_data: TokenizedDataset,
@@ -254,138 +468,43 @@ def fit(
         checkpoint_dir: if given, the best weights are also written there as safetensors.
         progress: show a ``tqdm.auto`` bar.
     """
-    if train_data.labels is None or len(train_data) == 0:
-        raise InputError("training data needs at least one labelled example")
-    if train_data.soft_labels is None and min(train_data.labels) < 0:
-        raise InputError(
-            "training examples with label -1 (no gold label) need soft_labels (a teacher's "
-            "probabilities) to learn from; label them or give soft labels"
-        )
+    _check_training_data(train_data)
     set_seed(config.seed)
-    device = resolve_device(config.device)
-    ranks = setup(device.type)
-    if ranks.distributed and device.type == "cuda":
-        device = torch.device("cuda", ranks.local_rank)
-    model.to(device)
-    eval_model = torch.compile(model) if config.compile and device.type == "cuda" else model
-    step_model = eval_model
-    if ranks.distributed:  # gradients are averaged across ranks in backward
-        step_model = DistributedDataParallel(
-            eval_model, device_ids=[ranks.local_rank] if device.type == "cuda" else None
-        )
-    pin = device.type == "cuda"
-    shards = {"num_replicas": ranks.world_size, "rank": ranks.rank, "pin_memory": pin}
-    train_loader = make_loader(
-        train_data, config.batch_size, pad_id, shuffle=True, seed=config.seed, **shards
-    )
-    val_loader = (
-        make_loader(val_data, config.batch_size * 4, pad_id, shuffle=False, **shards)
-        if val_data is not None and len(val_data)
-        else None
-    )
-    steps_per_epoch = len(train_loader)
-    total_steps = steps_per_epoch * config.num_epochs
-    if config.max_steps is not None:
-        total_steps = min(total_steps, config.max_steps)
-    optimizer = _optimizer(model, config, device)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _lr_lambda(int(config.warmup_ratio * total_steps), total_steps)
-    )
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-
-    state = TrainState(total_steps=total_steps)
-    history = History(device=str(device))
-    best_weights: dict[str, torch.Tensor] | None = None
-    evaluations_without_gain = 0
+    run = _setup(model, train_data, val_data, config, pad_id)
+    main_rank = run.ranks.is_main
+    stopper = EarlyStopping(config.monitor, config.patience, checkpoint_dir if main_rank else None)
+    state = TrainState(total_steps=run.total_steps)
+    history = History(device=str(run.device))
     started = time.perf_counter()
     bar = tqdm(
-        total=total_steps, desc="training", unit="step", disable=not (progress and ranks.is_main)
+        total=run.total_steps, desc="training", unit="step", disable=not (progress and main_rank)
     )
-    for callback in callbacks:
-        callback.on_train_start(state)
+    _notify(callbacks, "on_train_start", state)
 
     def stop_requested() -> bool:
         return state.should_stop or (stop_event is not None and stop_event.is_set())
 
     try:
         for epoch in range(config.num_epochs):
-            state.epoch = epoch
-            train_loader.batch_sampler.set_epoch(epoch)
-            model.train()
-            epoch_loss, epoch_examples, epoch_start = 0.0, 0, time.perf_counter()
-            for batch in train_loader:
-                if state.step >= total_steps or stop_requested():
-                    break
-                batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
-                with _autocast(device):
-                    logits = step_model(batch["input_ids"], batch["attention_mask"]).logits
-                if "soft_labels" in batch:
-                    loss = distillation_loss(
-                        logits.float(),
-                        batch["soft_labels"],
-                        batch["labels"],
-                        temperature=config.distill_temperature,
-                        alpha=config.distill_alpha,
-                        label_smoothing=config.label_smoothing,
-                    )
-                else:
-                    loss = loss_fn(logits.float(), batch["labels"])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                state.step += 1
-                state.loss = loss.item()
-                state.learning_rate = scheduler.get_last_lr()[0]
-                epoch_loss += state.loss * len(batch["labels"])
-                epoch_examples += len(batch["labels"])
-                state.epoch_loss = epoch_loss / epoch_examples
-                bar.update(1)
-                # refresh=False: redraw at tqdm's own pace, not every step; a forced redraw per
-                # step floods a notebook's output channel (hundreds of messages per epoch).
-                bar.set_postfix(loss=f"{state.loss:.4f}", epoch=epoch + 1, refresh=False)
-                for callback in callbacks:
-                    callback.on_batch_end(state)
-            epoch_loss, epoch_examples = sum_across_ranks([epoch_loss, epoch_examples], ranks)
-            if epoch_examples == 0:
+            state.epoch, epoch_start = epoch, time.perf_counter()
+            if _train_epoch(run, config, state, bar, callbacks, stop_requested) == 0:
                 break
-            state.epoch_loss = epoch_loss / epoch_examples
             record = {
                 "epoch": epoch + 1,
                 "step": state.step,
                 "train_loss": state.epoch_loss,
                 "learning_rate": state.learning_rate,
             }
-            if val_loader is not None:
-                val_loss, preds, golds = evaluate_loss(eval_model, val_loader, device, ranks)
-                state.metrics = {
-                    "loss": val_loss,
-                    "accuracy": float(accuracy_score(golds, preds)),
-                    "macro_f1": float(f1_score(golds, preds, average="macro", zero_division=0)),
-                }
-                record.update({f"val_{k}": v for k, v in state.metrics.items()})
-                score = _score(state.metrics, config.monitor)
-                if state.best_score is None or score > state.best_score:
-                    state.best_score, state.best_epoch = score, epoch + 1
-                    best_weights = copy.deepcopy(
-                        {k: v.cpu() for k, v in model.state_dict().items()}
-                    )
-                    evaluations_without_gain = 0
-                    if checkpoint_dir is not None and ranks.is_main:
-                        _save_checkpoint(model, Path(checkpoint_dir))
-                else:
-                    evaluations_without_gain += 1
-                for callback in callbacks:
-                    callback.on_evaluate(state)
+            if run.val_loader is not None:
+                record.update(_validate(run, state, stopper))
+                _notify(callbacks, "on_evaluate", state)
             record["seconds"] = time.perf_counter() - epoch_start
             history.epochs.append(record)
-            for callback in callbacks:
-                callback.on_epoch_end(state)
-            if val_loader is not None and evaluations_without_gain >= config.patience:
+            _notify(callbacks, "on_epoch_end", state)
+            if stopper.should_stop:  # never without validation: nothing was counted
                 history.stopped_early = True
                 break
-            if state.step >= total_steps or stop_requested():
+            if state.step >= run.total_steps or stop_requested():
                 break
     except KeyboardInterrupt:
         # Ctrl-C in a terminal or "interrupt kernel" in Jupyter: keep what was learned.
@@ -393,14 +512,9 @@ def fit(
     finally:
         bar.close()
     history.interrupted = stop_requested()
-    if best_weights is not None:
-        model.load_state_dict(best_weights)
+    stopper.restore_best(model)
     model.eval()
-    history.best_epoch, history.best_score = state.best_epoch, state.best_score
-    if config.monitor == "loss" and history.best_score is not None:
-        history.best_score = -history.best_score
-    history.steps = state.step
-    history.seconds = time.perf_counter() - started
-    for callback in callbacks:
-        callback.on_train_end(state)
+    history.best_epoch, history.best_score = stopper.best_epoch, stopper.best_value
+    history.steps, history.seconds = state.step, time.perf_counter() - started
+    _notify(callbacks, "on_train_end", state)
     return history
