@@ -28,6 +28,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from workbench.data import plain
 from workbench.errors import InputError
 
 # Rows of a probability matrix may drift from 1 by float32 rounding in softmax;
@@ -328,7 +329,7 @@ def _label_list(values: Any, name: str) -> list:
     arr = np.asarray(values, dtype=object)
     if arr.ndim != 1:
         raise InputError(f"{name} must be a 1-D sequence of labels, got shape {arr.shape}.")
-    return [v.item() if isinstance(v, np.generic) else v for v in arr]
+    return [plain(v) for v in arr]
 
 
 def _to_indices(values: list, index: dict, name: str) -> np.ndarray:

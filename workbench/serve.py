@@ -43,9 +43,9 @@ from typing import Any
 
 import numpy as np
 
+from workbench.data import plain
 from workbench.errors import InputError
 from workbench.explain import METHODS, explain
-from workbench.explain.base import plain
 from workbench.explain.perturbation import SHAP_ALGORITHMS
 from workbench.version import __version__
 

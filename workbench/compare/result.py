@@ -17,7 +17,7 @@ import pandas as pd
 
 from workbench.compare.report import comparison_page, format_leaderboard
 from workbench.compare.stats import holm, mcnemar_exact, paired_bootstrap_diff
-from workbench.data import LabeledTexts
+from workbench.data import LabeledTexts, plain
 from workbench.errors import InputError
 from workbench.evaluate import Evaluation
 
@@ -223,8 +223,7 @@ def _json_safe(value: Any) -> Any:
         return [_json_safe(v) for v in value]
     if isinstance(value, np.ndarray):
         return _json_safe(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
+    value = plain(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

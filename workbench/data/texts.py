@@ -121,9 +121,14 @@ def check_count(name: str, value: Any, minimum: int, why: str = "") -> int:
     return int(value)
 
 
+def plain(value: Any) -> Any:
+    """A NumPy scalar as the Python value JSON, ``repr`` and ``list.index`` expect."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def plain_labels(labels: Sequence) -> list:
     """NumPy scalars become Python ints/strings, so labels survive a JSON round trip."""
-    return [label.item() if isinstance(label, np.generic) else label for label in labels]
+    return [plain(label) for label in labels]
 
 
 def validate_labeled(data: LabeledTexts, *, min_classes: int = 2) -> None:

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from workbench.data import check_count, check_utf8
+from workbench.data import check_count, check_utf8, plain
 from workbench.errors import InputError
 from workbench.estimators import check_fitted
 from workbench.tokenizer import Word, split_words
@@ -245,11 +245,6 @@ class Explanation:
         path = Path(path)
         path.write_text(explanation_html([self], standalone=True), "utf-8")
         return path
-
-
-def plain(value):
-    """A NumPy scalar label as the Python value JSON and ``list.index`` expect."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass

@@ -35,10 +35,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from workbench.data import check_count
+from workbench.data import check_count, plain
 from workbench.errors import InputError
 from workbench.estimators import check_fitted
-from workbench.explain.base import Explanation, check_text, plain
+from workbench.explain.base import Explanation, check_text
 from workbench.tokenizer import WordPieces
 
 

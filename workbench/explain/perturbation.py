@@ -23,14 +23,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse
 
-from workbench.data import check_count
+from workbench.data import check_count, plain
 from workbench.errors import InputError
 from workbench.explain.base import (
     MASK_SENTINEL,
     Explanation,
     ModelPredictor,
     check_text,
-    plain,
     remove_words,
     visible_word_count,
     word_units,

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from workbench.data import plain
 from workbench.errors import InputError
 from workbench.explain.base import Explanation
 
@@ -242,7 +243,7 @@ def _settings_text(settings: dict[str, Any]) -> str:
             continue
         if isinstance(value, np.ndarray) or (isinstance(value, (list, tuple)) and len(value) > 8):
             continue  # arrays belong in figures, not in a caption
-        text = repr(value.item() if isinstance(value, np.generic) else value)
+        text = repr(plain(value))
         shown.append(f"{key}={text if len(text) <= 60 else text[:57] + '...'}")
     return ", ".join(shown)
 
