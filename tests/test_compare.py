@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench import InputError, LabeledTexts
+from workbench import InputError, LabeledTexts, TextClassifier
 from workbench.baselines import TfidfLogisticRegression
 from workbench.cli import main
 from workbench.compare import (
@@ -26,6 +26,7 @@ from workbench.compare import (
     resolve_models,
 )
 from workbench.compare.registry import _REGISTRY
+from workbench.train import Callback
 
 CORE_MODELS = ["tfidf-logreg", "bag-of-embeddings", "transformer-small", "transformer-base"]
 
@@ -273,6 +274,43 @@ def test_compare_registry_names_and_pairs_share_one_split(data, temporary_regist
     payload = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     assert [row["model"] for row in payload["leaderboard"]][-1] == "broken"
     assert "failed: RuntimeError" in result.summary()
+
+
+def test_compare_announces_each_model_and_passes_fit_callbacks(
+    data, tiny_model_config, tiny_train_config
+):
+    train, test = data
+
+    class CountBatches(Callback):
+        batches = 0
+
+        def on_batch_end(self, state) -> None:
+            self.batches += 1
+
+    class KeywordFit(LookupModel):  # like a Pipeline: **kwargs would reach its steps
+        def fit(self, texts, labels, **kwargs):
+            self.kwargs = kwargs
+            return super().fit(texts, labels)
+
+    counter, starts = CountBatches(), []
+    ready = TfidfLogisticRegression().fit(train.texts, train.labels)
+    keywords = KeywordFit({t: [0.5, 0.5] for t in test.texts}, classes=sorted(set(train.labels)))
+    tiny = TextClassifier(tiny_model_config(), tiny_train_config(num_epochs=1))
+    result = compare(
+        [("ready", ready), ("broken", FailingModel()), ("keywords", keywords), ("tiny", tiny)],
+        train,
+        test,
+        fitted=["ready"],
+        n_bootstrap=50,
+        latency_repeats=2,
+        progress=False,
+        on_model_start=lambda *args: starts.append(args),
+        callbacks=[counter],
+    )
+    assert starts == [("ready", 0, 4), ("broken", 1, 4), ("keywords", 2, 4), ("tiny", 3, 4)]
+    assert counter.batches == tiny.history_.steps > 0  # only the fit that takes callbacks
+    assert keywords.kwargs == {}
+    assert result.models["tiny"] is tiny and result.errors.keys() == {"broken"}
 
 
 def test_unseen_test_labels_fail_before_anything_trains(data):

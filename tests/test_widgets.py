@@ -326,10 +326,15 @@ def test_compare_panel_runs_fills_tables_figures_and_browser(
         selected=["tfidf-logreg", "tiny-transformer", "constant", "broken"],
         n_bootstrap=100,
     )
+    said: list[str] = []
+    panel.status.observe(lambda change: said.append(plain_text(change["new"])), names="value")
     panel.run_button.click()
     finish(panel)
 
     assert panel.error is None, panel.error
+    for i, name in enumerate(["tfidf-logreg", "tiny-transformer", "constant", "broken"]):
+        assert f"training {name} ({i + 1} of 4)" in said
+    assert any(s.startswith("training tiny-transformer (2 of 4): epoch 1, step 1 of") for s in said)
     comparison = panel.comparison
     assert set(comparison.probabilities) == {"tfidf-logreg", "tiny-transformer", "constant"}
     assert comparison.models["tiny-transformer"] is tiny  # the real model, not a wrapper

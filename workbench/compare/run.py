@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import tempfile
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from workbench.compare.result import LEADERBOARD_COLUMNS, Comparison
 from workbench.data import LabeledTexts, validate_labeled
 from workbench.errors import InputError
 from workbench.evaluate import Evaluation, evaluate, measure_latency
-from workbench.train import set_seed
+from workbench.train import Callback, set_seed
 
 
 class LabelMismatchError(InputError):
@@ -37,6 +37,8 @@ def compare(
     progress: bool = True,
     fitted: Collection[str] = (),
     model_options: dict[str, Any] | None = None,
+    on_model_start: Callable[[str, int, int], None] | None = None,
+    callbacks: Sequence[Callback] = (),
 ) -> Comparison:
     """Train every model on ``train`` with the same seed, score all of them on ``test``.
 
@@ -55,6 +57,11 @@ def compare(
             ``train_seconds`` is empty.
         model_options: passed to registry factories that accept them, e.g.
             ``{"num_epochs": 3}``.
+        on_model_start: called as ``on_model_start(name, index, total)`` before each model
+            is fitted (or, if in ``fitted``, scored), ``index`` counting from 0, in order.
+        callbacks: :class:`~workbench.train.Callback` objects handed to the ``fit`` of
+            every model whose ``fit`` names a ``callbacks`` parameter (``TextClassifier``,
+            the pretrained encoders); e.g. one that reports steps or stops training.
 
     Returns:
         A :class:`Comparison`. A model that raises while training or predicting is listed
@@ -78,8 +85,10 @@ def compare(
 
     rows, evaluations, probabilities, fitted_models, errors = [], {}, {}, {}, {}
     bar = tqdm(entries, desc="comparing", unit="model", disable=not progress)
-    for name, model in bar:
+    for index, (name, model) in enumerate(bar):
         bar.set_postfix(model=name)
+        if on_model_start is not None:
+            on_model_start(name, index, len(entries))
         row, result, proba = _run_one(
             name,
             model,
@@ -89,6 +98,7 @@ def compare(
             seed=seed,
             n_bootstrap=n_bootstrap,
             latency_repeats=latency_repeats,
+            callbacks=callbacks,
         )
         if result is not None:
             evaluations[name], probabilities[name], fitted_models[name] = result, proba, model
@@ -119,6 +129,7 @@ def _run_one(
     seed: int,
     n_bootstrap: int,
     latency_repeats: int,
+    callbacks: Sequence[Callback] = (),
 ) -> tuple[dict[str, Any], Evaluation | None, np.ndarray | None]:
     """Fit ``model`` on ``train`` (None: it is fitted already) and score it on ``test``:
     its leaderboard row, and its evaluation and test probabilities unless it failed."""
@@ -128,7 +139,7 @@ def _run_one(
         if train is not None:
             set_seed(seed)
             started = time.perf_counter()
-            _fit_quietly(model, train)
+            _fit_quietly(model, train, callbacks)
             train_seconds = time.perf_counter() - started
         _check_classes(name, model, labels)
         proba = np.asarray(model.predict_proba(list(test.texts)), dtype=np.float64)
@@ -221,10 +232,13 @@ def _check_test(test: LabeledTexts) -> None:
         )
 
 
-def _fit_quietly(model: Any, train: LabeledTexts) -> None:
-    # Only a fit that names ``progress`` gets it: a **kwargs fit (a scikit-learn Pipeline)
-    # would route it to its steps, which reject it.
-    kwargs = {"progress": False} if "progress" in signature_names(model.fit)[0] else {}
+def _fit_quietly(model: Any, train: LabeledTexts, callbacks: Sequence[Callback] = ()) -> None:
+    # Only a fit that names ``progress`` or ``callbacks`` gets it: a **kwargs fit (a
+    # scikit-learn Pipeline) would route it to its steps, which reject it.
+    accepted = signature_names(model.fit)[0]
+    kwargs: dict[str, Any] = {"progress": False} if "progress" in accepted else {}
+    if callbacks and "callbacks" in accepted:
+        kwargs["callbacks"] = list(callbacks)
     model.fit(list(train.texts), list(train.labels), **kwargs)
 
 

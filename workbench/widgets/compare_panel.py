@@ -21,7 +21,6 @@ import pandas as pd
 
 from workbench import plots
 from workbench.compare import Comparison, compare, registered_models, resolve_models
-from workbench.compare.registry import signature_names
 from workbench.compare.report import NO_PAIRS, leaderboard_table, significance_table
 from workbench.data import LabeledTexts
 from workbench.errors import InputError
@@ -36,47 +35,39 @@ PAIR_BUDGETS = {"lime": {"num_samples": 500}, "shap": {"max_evals": 300}}
 _STATUS_INTERVAL_S = 0.5
 
 
-class _Tracked:
-    """Wraps one model for :func:`compare`, reporting when its training starts and how far
-    it got; everything else is passed through to the wrapped model."""
+class _ProgressReporter(Callback):
+    """Says which model :func:`compare` is training (its ``on_model_start`` hook) and, at
+    most every ``_STATUS_INTERVAL_S``, how far that model's fit got (a fit callback)."""
 
-    def __init__(self, panel: ComparePanel, name: str, index: int, model: Any) -> None:
-        self._panel, self._name, self._index, self.inner = panel, name, index, model
-
-    def fit(self, texts: Sequence[str], labels: Sequence, progress: bool = False) -> _Tracked:
-        self._panel._model_started(self._name, self._index)
-        accepted, _ = signature_names(self.inner.fit)
-        kwargs: dict[str, Any] = {}
-        if "progress" in accepted:  # the panel reports progress; the model's own bar stays off
-            kwargs["progress"] = False
-        if "callbacks" in accepted:
-            kwargs["callbacks"] = [_StepReporter(self._panel, self._name, self._index)]
-        self.inner.fit(texts, labels, **kwargs)
-        return self
-
-    def predict_proba(self, texts: Sequence[str]) -> Any:
-        return self.inner.predict_proba(texts)
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "inner":  # not set yet (copy/pickle probing): no recursion
-            raise AttributeError(name)
-        return getattr(self.inner, name)
-
-
-class _StepReporter(Callback):
-    def __init__(self, panel: ComparePanel, name: str, index: int) -> None:
-        self.panel, self.name, self.index = panel, name, index
+    def __init__(self, panel: ComparePanel) -> None:
+        self.panel = panel
+        self.training = ""  # "name (i of n)"
         self._last = 0.0
+
+    def model_started(self, name: str, index: int, total: int) -> None:
+        self.training, self._last = f"{name} ({index + 1} of {total})", 0.0
+        self.panel.progress.value = index
+        self.panel._say(f"training {self.training}", "busy")
 
     def on_batch_end(self, state: TrainState) -> None:
         now = time.monotonic()
         if now - self._last >= _STATUS_INTERVAL_S:
             self._last = now
             self.panel._say(
-                f"training {self.name} ({self.index + 1} of {self.panel.progress.max}): "
-                f"epoch {state.epoch + 1}, step {state.step} of {state.total_steps}",
+                f"training {self.training}: epoch {state.epoch + 1}, step {state.step} of "
+                f"{state.total_steps}",
                 "busy",
             )
+
+
+def _selection(names: list[str], selected: Sequence[str] | None) -> list[str]:
+    """The models ticked at start: ``selected``, or the cheap defaults that are offered."""
+    if selected is None:
+        return [n for n in DEFAULT_SELECTION if n in names] or names
+    unknown = sorted(set(selected) - set(names))
+    if unknown:
+        raise InputError(f"selected models {unknown} are not offered; offered: {names}")
+    return list(selected)
 
 
 def leaderboard_html(comparison: Comparison) -> str:
@@ -137,17 +128,28 @@ class ComparePanel(Panel):
         self.seed, self.n_bootstrap = seed, n_bootstrap
         self._entries = self._offered(models, seed)
         names = list(self._entries)
-        if selected is None:
-            selected = [n for n in DEFAULT_SELECTION if n in names] or names
-        unknown = sorted(set(selected) - set(names))
-        if unknown:
-            raise InputError(f"selected models {unknown} are not offered; offered: {names}")
+        selected = _selection(names, selected)
         self.comparison: Comparison | None = None
         self.disagreements: pd.DataFrame | None = None
         self.pair_explanations: list[Explanation] = []
         self._filling = False
 
-        style = {"description_width": "initial"}
+        self._build_run_widgets(names, selected, num_epochs)
+        self._build_browser()
+        self._action_buttons = [self.run_button, self.explain_button]
+        self.tabs = self._tabs()
+        self._wire()
+        self.children = [
+            labelled("models", self.model_select),
+            labelled("training", self.epochs),
+            widgets.HBox([self.run_button, self.progress]),
+            self.status,
+            self.tabs,
+        ]
+        self._say(f"{len(train)} training and {len(test)} test texts; pick models and press Run.")
+
+    def _build_run_widgets(self, names: list[str], selected: list[str], num_epochs: int) -> None:
+        """The model selector, the epochs, Run and its progress, and the result views."""
         described = registered_models()
         self.model_select = widgets.SelectMultiple(
             options=[(f"{n} — {described[n]}" if described.get(n) else n, n) for n in names],
@@ -160,7 +162,7 @@ class ComparePanel(Panel):
             min=1,
             max=40,
             description="epochs (neural models)",
-            style=style,
+            style={"description_width": "initial"},
             layout={"width": "420px"},
         )
         self.run_button = button("Run", style="primary", icon="play")
@@ -171,6 +173,9 @@ class ComparePanel(Panel):
         self.confusion = widgets.Output()
         self.calibration = widgets.Output()
 
+    def _build_browser(self) -> None:
+        """The disagreement browser: two models, a slider over their disagreements, and
+        **Explain both**."""
         self.model_a = widgets.Dropdown(
             description="model A", options=[], layout={"width": "300px"}
         )
@@ -182,7 +187,7 @@ class ComparePanel(Panel):
             min=0,
             max=0,
             description="disagreement",
-            style=style,
+            style={"description_width": "initial"},
             disabled=True,
             layout={"width": "420px"},
         )
@@ -192,44 +197,35 @@ class ComparePanel(Panel):
         )
         self.explain_button = button("Explain both", icon="search", tooltip="Explain both models")
         self.pair_html = widgets.HTML()
-        self._action_buttons = [self.run_button, self.explain_button]
 
-        self.tabs = widgets.Tab(
-            children=[
-                widgets.VBox([self.leaderboard, self.leaderboard_plot]),
-                self.significance,
-                self.confusion,
-                self.calibration,
-                widgets.VBox(
-                    [
-                        widgets.HBox([self.model_a, self.model_b]),
-                        self.disagreement_index,
-                        self.disagreement,
-                        widgets.HBox([self.explain_method, self.explain_button]),
-                        self.pair_html,
-                    ]
-                ),
+    def _tabs(self) -> widgets.Tab:
+        browser = widgets.VBox(
+            [
+                widgets.HBox([self.model_a, self.model_b]),
+                self.disagreement_index,
+                self.disagreement,
+                widgets.HBox([self.explain_method, self.explain_button]),
+                self.pair_html,
             ]
         )
-        for i, title in enumerate(
-            ["Leaderboard", "Significance", "Confusion", "Calibration", "Disagreements"]
-        ):
-            self.tabs.set_title(i, title)
+        pages = {
+            "Leaderboard": widgets.VBox([self.leaderboard, self.leaderboard_plot]),
+            "Significance": self.significance,
+            "Confusion": self.confusion,
+            "Calibration": self.calibration,
+            "Disagreements": browser,
+        }
+        tabs = widgets.Tab(children=list(pages.values()))
+        for i, title in enumerate(pages):
+            tabs.set_title(i, title)
+        return tabs
 
+    def _wire(self) -> None:
         self.run_button.on_click(lambda _: self.run(block=not self.background))
         self.explain_button.on_click(lambda _: self.explain_both(block=not self.background))
         self.model_a.observe(lambda _: self._update_pair(), names="value")
         self.model_b.observe(lambda _: self._update_pair(), names="value")
         self.disagreement_index.observe(lambda _: self._show_disagreement(), names="value")
-
-        self.children = [
-            labelled("models", self.model_select),
-            labelled("training", self.epochs),
-            widgets.HBox([self.run_button, self.progress]),
-            self.status,
-            self.tabs,
-        ]
-        self._say(f"{len(train)} training and {len(test)} test texts; pick models and press Run.")
 
     @staticmethod
     def _offered(models: Sequence[str | tuple[str, Any]] | None, seed: int) -> dict[str, Any]:
@@ -256,37 +252,30 @@ class ComparePanel(Panel):
         return self._start(self._explain_both, block=block)
 
     # --------------------------------------------------------------- internals
-    def _model_started(self, name: str, index: int) -> None:
-        self.progress.value = index
-        self._say(f"training {name} ({index + 1} of {self.progress.max})", "busy")
-
     def _run(self) -> None:
         names = list(self.model_select.value)
         if not names:
             raise InputError("select at least one model")
         options = {"num_epochs": int(self.epochs.value)}
         resolved = resolve_models([self._entries[name] for name in names], self.seed, options)
-        entries = [
-            (name, _Tracked(self, name, index, model))
-            for index, (name, model) in enumerate(resolved)
-        ]
-        self.progress.max, self.progress.value = len(entries), 0
+        self.progress.max, self.progress.value = len(resolved), 0
         # A new run clears the old results, so they are never mistaken for the new ones.
         self.comparison = None
         self.leaderboard.value = self.significance.value = ""
         for output in (self.leaderboard_plot, self.confusion, self.calibration):
             show_figures(output)
         self._show_pair_options([])
+        reporter = _ProgressReporter(self)
         comparison = compare(
-            entries,
+            resolved,
             self.train_data,
             self.test_data,
             seed=self.seed,
             n_bootstrap=self.n_bootstrap,
-            progress=False,
+            progress=False,  # the panel reports progress; the models' own bars stay off
+            on_model_start=reporter.model_started,
+            callbacks=[reporter],
         )
-        # Hand out the real models: explainers look for their attributes (tokenizer_, ...).
-        comparison.models = {name: m.inner for name, m in comparison.models.items()}
         self.progress.value = self.progress.max
         self.comparison = comparison
         self._show(comparison)
