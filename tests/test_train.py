@@ -6,6 +6,7 @@ import json
 import math
 import random
 import threading
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -467,6 +468,24 @@ def test_early_stopping_writes_the_checkpoint_on_each_gain_only(tmp_path):
     assert torch.equal(
         load_file(tmp_path / "ckpt" / "best.safetensors")["weight"], torch.ones(1, 2)
     )
+
+
+def test_a_failed_checkpoint_write_keeps_the_previous_one_and_no_temporary(tmp_path, monkeypatch):
+    import workbench.train as train_module
+
+    stopper = EarlyStopping(patience=3, checkpoint_dir=tmp_path)
+    stopper.update(_linear(1.0), _metrics(0.6), epoch=1)
+
+    def full_disk(weights, path):
+        Path(path).write_bytes(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(train_module, "save_file", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        stopper.update(_linear(2.0), _metrics(0.7), epoch=2)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.safetensors"]
+    assert torch.equal(load_file(tmp_path / "best.safetensors")["weight"], torch.ones(1, 2))
 
 
 # ------------------------------------------------------------------ distillation

@@ -14,7 +14,6 @@ import copy
 import math
 import os
 import random
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -32,6 +31,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
+from workbench.artifacts import atomic_write
 from workbench.batching import TokenizedDataset, make_loader
 from workbench.config import TrainConfig
 from workbench.distributed import Ranks, gather_across_ranks, setup, sum_across_ranks
@@ -221,11 +221,8 @@ def _score(metrics: dict[str, float], monitor: str) -> float:
 
 
 def _save_checkpoint(model: nn.Module, directory: Path) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    os.close(fd)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, tmp)
-    os.replace(tmp, directory / "best.safetensors")
+    weights = {k: v.contiguous() for k, v in model.state_dict().items()}
+    atomic_write(directory / "best.safetensors", lambda path: save_file(weights, path))
 
 
 class EarlyStopping:
