@@ -458,8 +458,15 @@ def attention_figure(explanation: Explanation) -> go.Figure:
     attention rollout when ``explanation.settings["rollout"]`` holds one. Attention shows
     where the model looked, not why it decided.
     """
-    import plotly.graph_objects as go
+    weights = _attention_weights(explanation)  # (layers, heads, T, T)
+    size = weights.shape[-1]
+    ticks = ["[CLS]"] + _word_labels(explanation)[: size - 1]
+    views = _attention_views(weights, ticks, explanation.settings.get(ROLLOUT_KEY))
+    return _heatmap_menu(views, ticks, _esc(explanation.method), height=max(420, 22 * size + 200))
 
+
+def _attention_weights(explanation: Explanation) -> np.ndarray:
+    """The explanation's attention as a (layers, heads, T, T) array, once it fits its text."""
     _as_list([explanation])
     if explanation.attention is None:
         raise InputError(
@@ -472,35 +479,53 @@ def attention_figure(explanation: Explanation) -> go.Figure:
             f"attention has shape {weights.shape}; expected (layers, heads, T, T) with T = "
             "[CLS] plus the words the model read"
         )
-    num_layers, num_heads, size, _ = weights.shape
+    size = weights.shape[2]
     if not 1 <= size <= len(explanation.words) + 1:
         raise InputError(
             f"attention covers {size} positions but the text has {len(explanation.words)} "
             "words plus [CLS]; the attention comes from a different text"
         )
-    ticks = ["[CLS]"] + _word_labels(explanation)[: size - 1]
+    return weights
 
-    entries: list[tuple[str, np.ndarray, list[str]]] = []
+
+def _attention_views(
+    weights: np.ndarray, ticks: list[str], rollout: Any
+) -> list[tuple[str, np.ndarray, list[str]]]:
+    """(name, heatmap, row labels) for each (layer, head), each layer's mean over heads and
+    the rollout, if given as a (T, T) or (T,) array."""
+    num_layers, num_heads, size, _ = weights.shape
+    views: list[tuple[str, np.ndarray, list[str]]] = []
     for layer in range(num_layers):
         for head in range(num_heads):
-            entries.append((f"layer {layer + 1} · head {head + 1}", weights[layer, head], ticks))
-        entries.append((f"layer {layer + 1} · mean of heads", weights[layer].mean(axis=0), ticks))
-    rollout = explanation.settings.get(ROLLOUT_KEY)
-    if rollout is not None:
-        rollout = np.asarray(rollout, dtype=np.float64)
-        if rollout.shape == (size, size):
-            entries.append(("rollout", rollout, ticks))
-        elif rollout.shape == (size,):
-            entries.append(("rollout (from [CLS])", rollout[None, :], ["[CLS]"]))
-        else:
-            raise InputError(
-                f"settings['{ROLLOUT_KEY}'] has shape {rollout.shape}; expected ({size}, "
-                f"{size}) or ({size},) to match the attention"
-            )
+            views.append((f"layer {layer + 1} · head {head + 1}", weights[layer, head], ticks))
+        views.append((f"layer {layer + 1} · mean of heads", weights[layer].mean(axis=0), ticks))
+    if rollout is None:
+        return views
+    rollout = np.asarray(rollout, dtype=np.float64)
+    if rollout.shape == (size, size):
+        views.append(("rollout", rollout, ticks))
+    elif rollout.shape == (size,):
+        views.append(("rollout (from [CLS])", rollout[None, :], ["[CLS]"]))
+    else:
+        raise InputError(
+            f"settings['{ROLLOUT_KEY}'] has shape {rollout.shape}; expected ({size}, "
+            f"{size}) or ({size},) to match the attention"
+        )
+    return views
 
-    method = _esc(explanation.method)
+
+def _heatmap_menu(
+    views: list[tuple[str, np.ndarray, list[str]]], ticks: list[str], method: str, height: int
+) -> go.Figure:
+    """One heatmap per view, the first shown, and a dropdown that switches between them.
+    ``method`` is escaped already."""
+    import plotly.graph_objects as go
+
+    def heading(name: str) -> str:
+        return f"{method}: {name}<br><sup>{_esc(ATTENTION_CAPTION)}</sup>"
+
     fig = go.Figure()
-    for i, (name, z, rows) in enumerate(entries):
+    for i, (name, z, rows) in enumerate(views):
         fig.add_trace(
             go.Heatmap(
                 z=z,
@@ -513,23 +538,19 @@ def attention_figure(explanation: Explanation) -> go.Figure:
                 hovertemplate="query %{y}<br>key %{x}<br>weight %{z:.4f}<extra></extra>",
             )
         )
-
-    def heading(name: str) -> str:
-        return f"{method}: {name}<br><sup>{_esc(ATTENTION_CAPTION)}</sup>"
-
     buttons = [
         {
             "label": name,
             "method": "update",
             "args": [
-                {"visible": [j == i for j in range(len(entries))]},
+                {"visible": [j == i for j in range(len(views))]},
                 {"title.text": heading(name)},
             ],
         }
-        for i, (name, _, _) in enumerate(entries)
+        for i, (name, _, _) in enumerate(views)
     ]
     fig.update_layout(
-        title_text=heading(entries[0][0]),
+        title_text=heading(views[0][0]),
         updatemenus=[
             {
                 "buttons": buttons,
@@ -544,7 +565,7 @@ def attention_figure(explanation: Explanation) -> go.Figure:
         ],
         xaxis={"title": {"text": "key (attended to)"}, "automargin": True},
         yaxis={"title": {"text": "query (attending)"}, "autorange": "reversed", "automargin": True},
-        height=max(420, 22 * size + 200),
+        height=height,
         template="plotly_white",
         margin={"t": 140},
     )
