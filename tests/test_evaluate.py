@@ -11,6 +11,7 @@ from workbench.errors import InputError
 from workbench.evaluate import (
     Evaluation,
     bootstrap_ci,
+    confidence_bins,
     evaluate,
     expected_calibration_error,
 )
@@ -85,6 +86,16 @@ def test_ece_hand_computed_with_two_right_inclusive_bins():
     # high bin: acc 2/3, mean conf 0.8 -> gap 2/15, weight 3/5
     expected = 2 / 5 * 0.05 + 3 / 5 * (2 / 15)
     assert expected_calibration_error(y_true_idx, proba, n_bins=2) == pytest.approx(expected)
+
+
+def test_confidence_bins_are_right_inclusive_and_keep_empty_bins():
+    proba = np.array([[0.4, 0.6], [0.5, 0.5], [0.9, 0.1], [1.0, 0.0]])
+    correct = np.array([True, False, True, False])
+    counts, confidence_sums, correct_sums = confidence_bins(proba, correct, n_bins=4)
+    # bins (0, .25] (.25, .5] (.5, .75] (.75, 1]: 0.5 belongs to the second, 0.6 the third
+    np.testing.assert_array_equal(counts, [0, 1, 1, 2])
+    np.testing.assert_allclose(confidence_sums, [0.0, 0.5, 0.6, 1.9])
+    np.testing.assert_allclose(correct_sums, [0, 0, 1, 1])
 
 
 def test_evaluate_reports_ece_of_its_probabilities():

@@ -392,16 +392,32 @@ def _check_proba(proba: Any, n: int, k: int | None) -> np.ndarray:
     return arr
 
 
-def _ece(true_idx: np.ndarray, proba: np.ndarray, *, n_bins: int) -> float:
+def confidence_bins(
+    proba: np.ndarray, correct: np.ndarray, n_bins: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Count, summed confidence and number correct in each confidence bin, empty ones too.
+
+    The confidence of a row of ``proba`` is its largest probability; ``correct`` says, per
+    row, whether its arg-max is the true label. The ``n_bins`` bins split [0, 1] into equal
+    widths, right-inclusive (lo, hi] as in Guo et al. (2017), the first one taking 0. ECE
+    and the reliability diagram (:func:`workbench.plots.reliability_curve`) both count
+    with it, so the diagram shows the bins the ECE beside it was computed on.
+    """
     confidences = proba.max(axis=1)
-    correct = (proba.argmax(axis=1) == true_idx).astype(np.float64)
     inner_edges = np.linspace(0.0, 1.0, n_bins + 1)[1:-1]
-    # side="left" counts the edges strictly below each confidence, which makes the
-    # bins right-inclusive (lo, hi] as in Guo et al.
+    # side="left" counts the edges strictly below each confidence: bins (lo, hi].
     bins = np.searchsorted(inner_edges, confidences, side="left")
-    # sum_b (n_b / n) * |acc_b - conf_b| == sum_b |sum of correct_b - sum of conf_b| / n
-    correct_sums = np.bincount(bins, weights=correct, minlength=n_bins)
+    counts = np.bincount(bins, minlength=n_bins)
     confidence_sums = np.bincount(bins, weights=confidences, minlength=n_bins)
+    correct_sums = np.bincount(bins, weights=np.asarray(correct, np.float64), minlength=n_bins)
+    return counts, confidence_sums, correct_sums
+
+
+def _ece(true_idx: np.ndarray, proba: np.ndarray, *, n_bins: int) -> float:
+    _, confidence_sums, correct_sums = confidence_bins(
+        proba, proba.argmax(axis=1) == true_idx, n_bins
+    )
+    # sum_b (n_b / n) * |acc_b - conf_b| == sum_b |sum of correct_b - sum of conf_b| / n
     return float(np.abs(correct_sums - confidence_sums).sum() / len(true_idx))
 
 

@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from workbench.data import LabeledTexts
-from workbench.evaluate import Evaluation
+from workbench.evaluate import Evaluation, confidence_bins
 
 
 class ComparisonLike(Protocol):
@@ -121,15 +121,15 @@ def confusion_matrices_figure(comparison: ComparisonLike) -> go.Figure:
 def reliability_curve(
     proba: np.ndarray, correct: np.ndarray, n_bins: int = 10
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean confidence, accuracy and count of each non-empty equal-width confidence bin."""
-    confidence = proba.max(axis=1)
-    # Right-inclusive bins (lo, hi], drawn exactly as workbench.evaluate bins them for ECE.
-    bins = np.searchsorted(np.linspace(0.0, 1.0, n_bins + 1)[1:-1], confidence, side="left")
-    counts = np.bincount(bins, minlength=n_bins)
+    """Mean confidence, accuracy and count of each non-empty equal-width confidence bin
+    (the bins of :func:`workbench.evaluate.confidence_bins`, which ECE is computed on)."""
+    counts, confidence_sums, correct_sums = confidence_bins(proba, correct, n_bins)
     filled = counts > 0
-    mean_confidence = np.bincount(bins, weights=confidence, minlength=n_bins)[filled]
-    accuracy = np.bincount(bins, weights=correct.astype(float), minlength=n_bins)[filled]
-    return mean_confidence / counts[filled], accuracy / counts[filled], counts[filled]
+    return (
+        confidence_sums[filled] / counts[filled],
+        correct_sums[filled] / counts[filled],
+        counts[filled],
+    )
 
 
 def reliability_figure(comparison: ComparisonLike, n_bins: int = 10) -> go.Figure:
