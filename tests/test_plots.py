@@ -8,8 +8,10 @@ import pytest
 
 from workbench import LabeledTexts
 from workbench.compare import Comparison, compare
+from workbench.evaluate import evaluate
 from workbench.plots import (
     accuracy_latency_figure,
+    confusion_figure,
     confusion_matrices_figure,
     leaderboard_figure,
     reliability_curve,
@@ -67,6 +69,16 @@ def test_confusion_matrices_side_by_side(comparison):
     np.testing.assert_array_equal(heatmaps[0].z, [[2, 1], [0, 3]])
     titles = [annotation.text for annotation in figure.layout.annotations]
     assert titles == ["&lt;i&gt;model&lt;/i&gt;", "worse"]
+
+
+def test_confusion_figure_of_one_evaluation():
+    evaluation = evaluate(TRUTH, ["<neg>", "pos", "<neg>", "pos", "pos", "<neg>"], n_bootstrap=10)
+    figure = confusion_figure(evaluation, "Confusion matrix (validation)")
+    (heatmap,) = figure.data
+    assert list(heatmap.x) == list(heatmap.y) == ["&lt;neg&gt;", "pos"]
+    np.testing.assert_array_equal(heatmap.z, [[2, 1], [1, 2]])  # rows: true labels
+    assert figure.layout.title.text == "Confusion matrix (validation)"
+    assert figure.layout.yaxis.autorange == "reversed"  # the first label on top
 
 
 def test_reliability_figure_has_the_diagonal_and_one_curve_per_model(comparison):

@@ -1,11 +1,13 @@
-"""Plotly figures of a :class:`~workbench.compare.Comparison`.
+"""Plotly figures of a :class:`~workbench.compare.Comparison` and of one
+:class:`~workbench.evaluate.Evaluation`.
 
-Each builder takes the comparison and returns a ``plotly.graph_objects.Figure`` without
-showing it (notebooks display the return value; the comparison's HTML page embeds them,
-which is why this module reads a comparison by its shape, :class:`ComparisonLike`, and
-imports nothing from :mod:`workbench.compare`: the dependency points one way).
-Plotly renders a subset of HTML in names, ticks and hover text, so every user-supplied
-string (model names, labels) goes through :func:`html.escape` first.
+Each builder takes the comparison (or the evaluation) and returns a
+``plotly.graph_objects.Figure`` without showing it (notebooks and panels display the
+return value; the comparison's HTML page embeds them, which is why this module reads a
+comparison by its shape, :class:`ComparisonLike`, and imports nothing from
+:mod:`workbench.compare`: the dependency points one way). Plotly renders a subset of HTML
+in names, ticks and hover text, so every user-supplied string (model names, labels) goes
+through :func:`html.escape` first.
 """
 
 from __future__ import annotations
@@ -94,28 +96,43 @@ def confusion_matrices_figure(comparison: ComparisonLike) -> go.Figure:
     )
     for i, name in enumerate(names, start=1):
         counts = np.array(comparison.evaluations[name].confusion_matrix)
-        figure.add_trace(
-            go.Heatmap(
-                z=counts,
-                x=labels,
-                y=labels,
-                zmin=0,
-                zmax=peak,
-                colorscale="Blues",
-                showscale=i == len(names),
-                text=counts,
-                texttemplate="%{text}",
-                name=_esc(name),
-                hovertemplate="true %{y}<br>predicted %{x}<br>%{z} examples<extra></extra>",
-            ),
-            row=1,
-            col=i,
+        heatmap = _confusion_heatmap(
+            counts, labels, zmax=peak, showscale=i == len(names), name=_esc(name)
         )
+        figure.add_trace(heatmap, row=1, col=i)
         figure.update_xaxes(title_text="predicted", row=1, col=i)
         figure.update_yaxes(autorange="reversed", row=1, col=i)
     figure.update_yaxes(title_text="true", row=1, col=1)
     figure.update_layout(title="Confusion matrices", height=380, width=max(480, 330 * len(names)))
     return figure
+
+
+def confusion_figure(evaluation: Evaluation, title: str = "Confusion matrix") -> go.Figure:
+    """Counts of true (rows) against predicted (columns) labels of one evaluation."""
+    labels = [_esc(label) for label in evaluation.labels]
+    figure = go.Figure(_confusion_heatmap(np.array(evaluation.confusion_matrix), labels))
+    figure.update_layout(
+        title=title,
+        xaxis_title="predicted",
+        yaxis={"title": "true", "autorange": "reversed"},
+        height=360,
+        width=420,
+    )
+    return figure
+
+
+def _confusion_heatmap(counts: np.ndarray, labels: list[str], **options) -> go.Heatmap:
+    return go.Heatmap(
+        z=counts,
+        x=labels,
+        y=labels,
+        zmin=0,
+        colorscale="Blues",
+        text=counts,
+        texttemplate="%{text}",
+        hovertemplate="true %{y}<br>predicted %{x}<br>%{z} examples<extra></extra>",
+        **options,
+    )
 
 
 def reliability_curve(
