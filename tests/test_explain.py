@@ -29,7 +29,7 @@ from workbench.explain import (
     unsupported_message,
     word_units,
 )
-from workbench.explain.base import MASK_SENTINEL
+from workbench.explain.base import MASK_SENTINEL, truncation_note
 from workbench.explain.gradients import attention_rollout
 from workbench.tokenizer import split_words
 from workbench.widgets import explain_panel
@@ -401,7 +401,8 @@ def test_long_text_is_truncated_and_says_so(planted_model):
         assert len(result.words) == 41
         assert result.settings["visible_words"] == 15
         assert np.all(result.attributions[15:] == 0)
-        assert any("first 15 words" in note for note in result.notes)
+        assert truncation_note(result.words, 15) in result.notes  # one wording for all
+        assert "first 15 words" in truncation_note(result.words, 15)
 
 
 def test_unknown_words_emoji_and_other_scripts_get_explained(planted_model):

@@ -58,6 +58,14 @@ def visible_word_count(model: Any, text: str, words: Sequence[Word]) -> int:
     return pieces(text).visible if callable(pieces) else len(words)
 
 
+def truncation_note(words: Sequence[Word], visible: int) -> str:
+    """The note of an explanation whose model read only the first ``visible`` of ``words``."""
+    return (
+        f"the model reads only its first {visible} words (max_length); the "
+        f"{len(words) - visible} words from '{words[visible].text}' on get no attribution"
+    )
+
+
 def remove_words(words: Sequence[Word], keep: Sequence[bool] | np.ndarray) -> str:
     """The text with every word whose ``keep`` is false deleted (the absence convention)."""
     return " ".join(word.text for word, kept in zip(words, keep, strict=True) if kept)

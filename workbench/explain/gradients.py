@@ -38,7 +38,7 @@ import torch
 from workbench.data import check_count, plain
 from workbench.errors import InputError
 from workbench.estimators import check_fitted
-from workbench.explain.base import Explanation, check_text
+from workbench.explain.base import Explanation, check_text, truncation_note
 from workbench.tokenizer import WordPieces
 
 
@@ -90,13 +90,7 @@ def _network_inputs(model: Any, text: str) -> _Inputs:
     network = model.model_.eval()
     device = next(network.parameters()).device
     input_ids = torch.tensor([pieces.input_ids], device=device)  # (1, T)
-    notes = []
-    if pieces.visible < len(words):
-        notes.append(
-            f"the model reads only its first {pieces.visible} words (max_length); the "
-            f"{len(words) - pieces.visible} words from '{words[pieces.visible].text}' on "
-            "get no attribution"
-        )
+    notes = [truncation_note(words, pieces.visible)] if pieces.visible < len(words) else []
     unk_id = getattr(getattr(model, "tokenizer_", None), "unk_id", None)
     if unk_id is not None and all(i == unk_id for i in pieces.input_ids[1:]):
         notes.append("every word is unknown to the model's vocabulary ([UNK])")

@@ -31,6 +31,7 @@ from workbench.explain.base import (
     ModelPredictor,
     check_text,
     remove_words,
+    truncation_note,
     visible_word_count,
     word_units,
 )
@@ -93,12 +94,7 @@ def _prepare(model: Any, text: str):
     if not words:
         raise InputError(f"no words found in {text!r}; type a sentence with some words in it")
     visible = visible_word_count(model, text, words)
-    notes = []
-    if visible < len(words):
-        notes.append(
-            f"the model reads only its first {visible} words (max_length); the "
-            f"{len(words) - visible} words from '{words[visible].text}' on get no attribution"
-        )
+    notes = [truncation_note(words, visible)] if visible < len(words) else []
     return words, visible, text[: words[visible - 1].end], notes
 
 
