@@ -16,6 +16,7 @@ from workbench.baselines import TfidfLogisticRegression
 from workbench.classifier import TextClassifier
 from workbench.config import TrainConfig
 from workbench.errors import InputError
+from workbench.estimators import NotFittedModelError, check_fitted
 from workbench.pretrained import PretrainedEncoderClassifier
 
 UNFITTED = [TextClassifier(), TfidfLogisticRegression(), PretrainedEncoderClassifier()]
@@ -48,6 +49,21 @@ def test_an_unfitted_model_raises_sklearns_not_fitted_error(model):
 
 def test_a_fitted_model_passes_check_is_fitted(trained_clf):
     check_is_fitted(trained_clf)
+
+
+def test_check_fitted_takes_models_that_are_not_sklearn_estimators():
+    """A model with predict_proba and classes_ but no fit or tags (which check_is_fitted
+    refuses with a TypeError) is checked all the same."""
+
+    class Scorer:
+        def predict_proba(self, texts):
+            return np.full((len(texts), 2), 0.5)
+
+    model = Scorer()
+    with pytest.raises(NotFittedModelError, match="this Scorer is not fitted"):
+        check_fitted(model, "classes_")
+    model.classes_ = np.array([0, 1])
+    check_fitted(model, "classes_")
 
 
 @pytest.mark.parametrize("model", UNFITTED, ids=IDS)

@@ -218,13 +218,10 @@ class TextClassifier(TextEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def num_parameters(self) -> int:
         """Number of weights in the trained network (embeddings included)."""
-        self._check_fitted()
+        check_fitted(self, "model_")
         return self.model_.num_parameters()
 
     # ---------------------------------------------------------------- inference
-    def _check_fitted(self) -> None:
-        check_fitted(self, "model_")
-
     @torch.inference_mode()
     def predict_logits(
         self, texts: Sequence[str], batch_size: int = 256, precision: str = "float32"
@@ -240,7 +237,7 @@ class TextClassifier(TextEstimatorMixin, ClassifierMixin, BaseEstimator):
         differ in the third decimal. Explanations and evaluations keep the float32
         default, so their numbers match the saved model.
         """
-        self._check_fitted()
+        check_fitted(self, "model_")
         model = self._inference_model(precision)
         ids = self.tokenizer_.encode_ids(as_text_list(texts), self.model_.config.max_length)
         pad_id = self.tokenizer_.pad_id
@@ -249,7 +246,7 @@ class TextClassifier(TextEstimatorMixin, ClassifierMixin, BaseEstimator):
     def word_pieces(self, text: str) -> WordPieces:
         """``text`` as the network reads it: ``[CLS]``, then one token per word unit, cut
         to ``max_length`` (what explainers use to tie scores to words)."""
-        self._check_fitted()
+        check_fitted(self, "model_")
         encoding = self.tokenizer_.encode(text, self.model_.config.max_length)
         owners = [-1, *range(len(encoding.words))]
         return WordPieces(self.tokenizer_.words(text), encoding.ids, owners, len(encoding.words))
@@ -284,7 +281,7 @@ class TextClassifier(TextEstimatorMixin, ClassifierMixin, BaseEstimator):
         self, texts: Sequence[str], batch_size: int = 256, precision: str = "float32"
     ) -> np.ndarray:
         """The most probable label of each text, as found in ``classes_``."""
-        self._check_fitted()
+        check_fitted(self, "model_")
         return self.classes_[self.predict_proba(texts, batch_size, precision).argmax(axis=1)]
 
     # ---------------------------------------------------------------- artifacts
@@ -299,7 +296,7 @@ class TextClassifier(TextEstimatorMixin, ClassifierMixin, BaseEstimator):
         loading never executes code from the artifact. An existing artifact at the same
         path is replaced only once the new one is completely written.
         """
-        self._check_fitted()
+        check_fitted(self, "model_")
 
         def write(staging: Path) -> None:
             state = {k: v.detach().cpu().contiguous() for k, v in self.model_.state_dict().items()}

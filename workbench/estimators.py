@@ -29,7 +29,13 @@ class NotFittedModelError(InputError, NotFittedError):
 
 
 def check_fitted(model: object, attribute: str) -> None:
-    """Raise :class:`NotFittedModelError` unless ``model`` has its fitted ``attribute``."""
+    """Raise :class:`NotFittedModelError` unless ``model`` has its fitted ``attribute``.
+
+    Not scikit-learn's ``check_is_fitted``: given an attribute it makes the same
+    ``hasattr`` test, but it refuses any model that is not a scikit-learn estimator (no
+    ``fit``: ``TypeError``; no tags: ``AttributeError``), and the explainers take any model
+    with ``predict_proba`` and ``classes_``, such as a loaded Hugging Face classifier.
+    """
     if not hasattr(model, attribute):
         raise NotFittedModelError(
             f"this {type(model).__name__} is not fitted (not trained yet): call fit() or "

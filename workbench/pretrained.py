@@ -293,9 +293,6 @@ class _PieceModel:
     ``device_``, ``max_length`` and ``temperature_``.
     """
 
-    def _check_fitted(self) -> None:
-        check_fitted(self, "hf_tokenizer_")
-
     def _encode_ids(self, texts: list[str]) -> list[list[int]]:
         return self.hf_tokenizer_(texts, truncation=True, max_length=self.max_length)["input_ids"]
 
@@ -303,7 +300,7 @@ class _PieceModel:
     def predict_logits(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Raw scores ``(n, k)`` (before the temperature); texts are length-sorted into
         batches, results returned in the input order."""
-        self._check_fitted()
+        check_fitted(self, "hf_tokenizer_")
         if self.model_.training:
             self.model_.eval()
         ids = self._encode_ids(as_text_list(texts))
@@ -322,12 +319,12 @@ class _PieceModel:
         return self.classes_[self.predict_proba(texts).argmax(axis=1)]
 
     def num_parameters(self) -> int:
-        self._check_fitted()
+        check_fitted(self, "hf_tokenizer_")
         return self.model_.num_parameters()
 
     def word_pieces(self, text: str) -> WordPieces:
         """The text as the network reads it, each piece tied to one of the project's words."""
-        self._check_fitted()
+        check_fitted(self, "hf_tokenizer_")
         words = split_words(text)
         read = self.hf_tokenizer_(
             text, truncation=True, max_length=self.max_length, return_offsets_mapping=True
@@ -500,7 +497,7 @@ class PretrainedEncoderClassifier(_PieceModel, TextEstimatorMixin, ClassifierMix
     # ---------------------------------------------------------------- inference
     def num_parameters(self) -> int:
         """Encoder and head weights together: inference needs both."""
-        self._check_fitted()
+        check_fitted(self, "hf_tokenizer_")
         if self.model_ is not None:
             return self.model_.num_parameters()
         encoder = sum(p.numel() for p in self.encoder_.parameters())
@@ -508,7 +505,7 @@ class PretrainedEncoderClassifier(_PieceModel, TextEstimatorMixin, ClassifierMix
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities ``(n, k)``, columns in ``classes_`` order, rows summing to 1."""
-        self._check_fitted()
+        check_fitted(self, "hf_tokenizer_")
         if self.model_ is not None:
             return super().predict_proba(texts)
         return self.head_.predict_proba(self._embed(as_text_list(texts)))
@@ -516,7 +513,7 @@ class PretrainedEncoderClassifier(_PieceModel, TextEstimatorMixin, ClassifierMix
     # ---------------------------------------------------------------- artifacts
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``config.json``, ``head.safetensors`` and, fine-tuned, ``encoder/``."""
-        self._check_fitted()
+        check_fitted(self, "hf_tokenizer_")
         source = resolve_encoder(str(self.model_name_or_path))
         if Path(source).is_dir():
             source = str(Path(source).resolve())  # the artifact must not depend on the cwd
@@ -651,7 +648,7 @@ class HFSequenceClassifier(_PieceModel):
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write the model back as a Hugging Face directory (safetensors + tokenizer)."""
-        self._check_fitted()
+        check_fitted(self, "hf_tokenizer_")
 
         def write(staging: Path) -> None:
             self.model_.backbone.save_pretrained(staging, safe_serialization=True)
