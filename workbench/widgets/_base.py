@@ -22,7 +22,7 @@ from typing import Any
 import ipywidgets as widgets
 import plotly.io as pio
 
-from workbench.errors import InputError
+from workbench.errors import describe_error
 
 _COLOURS = {
     "info": "#1a1a1a",
@@ -41,14 +41,6 @@ def message_html(text: str, kind: str = "info") -> str:
         f'<div class="wb-message wb-{kind}" style="color:{colour};{weight}'
         f'white-space:pre-wrap;margin:2px 0">{html.escape(str(text))}</div>'
     )
-
-
-def describe_error(exc: BaseException) -> str:
-    """One readable line: an ``InputError`` says what to do; anything else names its type."""
-    message = " ".join(str(exc).split())
-    if isinstance(exc, InputError):
-        return message or type(exc).__name__
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def figure_outputs(*figures: Any) -> tuple[dict, ...]:
