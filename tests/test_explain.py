@@ -250,6 +250,22 @@ def test_lime_base_value_is_its_local_models_intercept():
     assert "intercept" in result.base_value_line()
 
 
+def test_lime_records_the_kernel_width_it_passed_to_lime(monkeypatch):
+    import lime.lime_text
+
+    widths = []
+
+    class Recording(lime.lime_text.LimeTextExplainer):
+        def __init__(self, **kwargs):
+            widths.append(kwargs.get("kernel_width"))
+            super().__init__(**kwargs)
+
+    monkeypatch.setattr(lime.lime_text, "LimeTextExplainer", Recording)
+    model = WordGame({frozenset({"great"}): 0.3})
+    result = explain(model, "great cast", "lime", num_samples=20)
+    assert widths == [result.settings["kernel_width"]]
+
+
 def test_integrated_gradients_is_complete(planted_model):
     result = explain(planted_model, TEXT, "integrated-gradients", n_steps=64)
     logits = planted_model.predict_logits([TEXT])[0]
