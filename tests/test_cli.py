@@ -22,7 +22,9 @@ import torch
 import workbench
 import workbench.explain
 from workbench import TextClassifier
-from workbench.cli import main
+from workbench.cli import _classifier, build_parser, main
+from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
+from workbench.errors import InputError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TINY_MODEL = ["--d-model", "32", "--layers", "1", "--heads", "2", "--max-length", "32"]
@@ -159,6 +161,99 @@ def test_train_with_validation_file_and_integer_labels(make_corpus, tmp_path, ca
     assert config["labels"] == [0, 1]
     assert config["training"]["max_steps"] == 1
     assert TextClassifier.load(out).history_.steps == 1
+
+
+# ------------------------------------------------- train flags from the config fields
+def unfitted_model(*options: str):
+    """The model ``workbench train --data x.csv OPTIONS`` would fit."""
+    return _classifier(build_parser().parse_args(["train", "--data", "x.csv", *options]))
+
+
+def configs(clf: TextClassifier) -> tuple:
+    return clf.model_config, clf.train_config, clf.tokenizer_config
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (
+            ["--layers", "1", "--heads", "2", "--epochs", "1"],
+            ["--num-layers", "1", "--num-heads", "2", "--num-epochs", "1"],
+        ),
+        (
+            ["--layer", "3", "--head", "1", "--epoch", "4"],
+            ["--num-layers", "3", "--num-heads", "1", "--num-epochs", "4"],
+        ),
+    ],
+    ids=["short-names", "abbreviated-short-names"],
+)
+def test_train_flags_old_spellings_and_field_names_give_the_same_configs(old, new):
+    assert configs(unfitted_model(*old)) == configs(unfitted_model(*new))
+    model_config, train_config, _ = configs(unfitted_model(*new))
+    assert (model_config.num_layers, model_config.num_heads) == (int(new[1]), int(new[3]))
+    assert train_config.num_epochs == int(new[5])
+
+
+def test_train_flags_not_given_leave_the_config_defaults():
+    assert configs(unfitted_model()) == (ModelConfig(), TrainConfig(), TokenizerConfig())
+    model_config, train_config, _ = configs(unfitted_model("--dropout", "0.3"))
+    assert model_config == ModelConfig(dropout=0.3)
+    assert train_config == TrainConfig()
+
+
+def test_every_train_flag_sets_the_config_field_it_is_named_after():
+    values = {
+        "--num-epochs": 3, "--batch-size": 5, "--learning-rate": 0.01, "--max-length": 40,
+        "--weight-decay": 0.1, "--label-smoothing": 0.2, "--max-steps": 9, "--d-model": 32,
+        "--num-layers": 3, "--num-heads": 2, "--dropout": 0.2, "--min-frequency": 3,
+        "--seed": 7, "--device": "cpu",
+    }  # fmt: skip
+    clf = unfitted_model(*[str(item) for pair in values.items() for item in pair])
+    settings = {}
+    for config in configs(clf):
+        settings.update(config.to_dict())
+    for flag, value in values.items():
+        assert settings[flag.removeprefix("--").replace("-", "_")] == value, flag
+    assert clf.model_config.d_ff == 64  # the MLP stays twice --d-model wide
+
+
+def test_train_help_lists_field_names_and_old_spellings_with_the_fields_help(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "200")  # one line per option, so phrases are not wrapped
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    for new, old in [("--num-epochs", "--epochs"), ("--num-layers", "--layers"),
+                     ("--num-heads", "--heads")]:  # fmt: skip
+        assert re.search(rf"{new} INT, {old} INT\s", out), (new, old)
+    assert "maximum number of epochs (8; 3 with --encoder)" in out
+    assert "examples per step (32; 16 with --encoder)" in out
+    assert "peak learning rate (0.001; 0.0001 with --encoder)" in out
+    assert "model width (128); not with --encoder" in out
+    assert "stop after this many steps (a dry run); not with --encoder" in out
+    assert "random seed (0)\n" in out
+
+
+def test_train_with_encoder_takes_the_flags_given_and_its_recipe_for_the_rest():
+    from workbench.pretrained import finetuned_encoder
+
+    recipe = finetuned_encoder("minilm").get_params()
+    assert unfitted_model("--encoder", "minilm").get_params() == recipe
+    clf = unfitted_model("--encoder", "minilm", "--epochs", "1", "--batch-size", "4", "--seed", "3")
+    assert clf.get_params() == {**recipe, "num_epochs": 1, "batch_size": 4, "seed": 3}
+
+
+def test_train_flags_find_each_field_in_exactly_one_config():
+    from dataclasses import fields
+
+    from workbench.cli import _CONFIG_FIELDS
+
+    kinds = (TokenizerConfig, ModelConfig, TrainConfig)
+    assert len(_CONFIG_FIELDS) == sum(len(fields(kind)) for kind in kinds)
+
+
+def test_train_with_encoder_refuses_the_transformer_flags_given():
+    with pytest.raises(InputError, match="^--num-layers, --dropout do.*not apply to --encoder"):
+        unfitted_model("--encoder", "minilm", "--layers", "2", "--dropout", "0.3")
 
 
 # ------------------------------------------------------------------ evaluate

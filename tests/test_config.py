@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
+from workbench.config import MODEL_PRESETS, ModelConfig, TokenizerConfig, TrainConfig
 from workbench.errors import InputError
 
 
@@ -121,3 +121,9 @@ def test_issue14_case16_max_length_one_is_refused_because_only_cls_would_fit():
     with pytest.raises(InputError, match=r"max_length must be at least 2.*\[CLS\]"):
         ModelConfig(max_length=1)
     assert ModelConfig(max_length=2).max_length == 2
+
+
+def test_model_presets_are_valid_and_base_is_the_default_model():
+    for name, preset in MODEL_PRESETS.items():
+        assert ModelConfig(**preset).d_ff == preset["d_ff"], name
+    assert ModelConfig(**MODEL_PRESETS["base"]) == ModelConfig()

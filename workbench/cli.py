@@ -27,8 +27,10 @@ import secrets
 import signal
 import sys
 import threading
+import typing
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import Field, fields
 from pathlib import Path
 
 from workbench.artifacts import check_can_create, check_output_directory, load_model
@@ -40,6 +42,7 @@ from workbench.errors import InputError
 from workbench.evaluate import evaluate
 from workbench.explain import METHODS, FailedExplanation, explain
 from workbench.explain.perturbation import MAX_EXACT_WORDS, SHAP_ALGORITHMS
+from workbench.pretrained import finetuned_encoder
 from workbench.serve import add_serve_parser, serve_command
 from workbench.train import Callback, TrainState
 from workbench.version import __version__
@@ -52,23 +55,70 @@ def _data_args(parser: argparse.ArgumentParser, *, labels: bool = True) -> None:
     parser.add_argument("--encoding", default="utf-8", help="file encoding, e.g. latin-1")
 
 
-# (flag, type, help); the defaults differ between the transformer and an encoder.
-_TRAINING_OPTIONS = [
-    ("--epochs", int, "maximum number of epochs (8; 3 with --encoder)"),
-    ("--batch-size", int, "examples per step (32; 16 with --encoder)"),
-    ("--learning-rate", float, "peak learning rate (1e-3; 1e-4 with --encoder)"),
-    ("--max-length", int, "tokens kept per text (128; word pieces with --encoder)"),
-]
-_TRANSFORMER_OPTIONS = [
-    ("--weight-decay", float, "AdamW weight decay (0.01)"),
-    ("--label-smoothing", float, "soften one-hot targets (0.0)"),
-    ("--max-steps", int, "stop after this many steps (a dry run)"),
-    ("--d-model", int, "model width (128)"),
-    ("--layers", int, "encoder blocks (2)"),
-    ("--heads", int, "attention heads (4)"),
-    ("--dropout", float, "dropout rate (0.1)"),
-    ("--min-frequency", int, "rarer words become [UNK] (1)"),
-]
+# The config fields `workbench train` offers: each flag is named after its field
+# (--num-layers) and takes its type, default and help from it. Those a pretrained encoder
+# takes too (its parameters have the same names) also apply to --encoder, with the
+# encoder recipe's defaults; the rest shape the from-scratch transformer only.
+TRAIN_FIELDS = (
+    "num_epochs", "batch_size", "learning_rate", "max_length", "weight_decay",
+    "label_smoothing", "max_steps", "d_model", "num_layers", "num_heads", "dropout",
+    "min_frequency", "seed", "device",
+)  # fmt: skip
+# The shorter spellings these flags had before they were named after the fields.
+FLAG_ALIASES = {"num_epochs": "--epochs", "num_layers": "--layers", "num_heads": "--heads"}
+# Each field by name, with the config that holds it (no name is in two of them).
+_CONFIG_FIELDS = {
+    f.name: (kind, f) for kind in (TokenizerConfig, ModelConfig, TrainConfig) for f in fields(kind)
+}
+# Said after the encoder's default where its unit differs: it counts word pieces.
+_ENCODER_UNITS = {"max_length": " word pieces"}
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _encoder_recipe() -> dict:
+    """The settings ``--encoder`` trains with unless a flag says otherwise."""
+    return finetuned_encoder().get_params()
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """A flag for each of ``TRAIN_FIELDS``, with default ``None``: only a flag given changes
+    a setting, since the encoder and the transformer default differently."""
+    encoder_recipe = _encoder_recipe()
+    for name in TRAIN_FIELDS:
+        kind, field = _CONFIG_FIELDS[name]
+        value_type = _flag_type(kind, name)
+        parser.add_argument(
+            _flag(name),
+            *([FLAG_ALIASES[name]] if name in FLAG_ALIASES else []),
+            dest=name,
+            type=value_type,
+            metavar={int: "INT", float: "FLOAT"}.get(value_type, name.upper()),
+            help=_flag_help(field, encoder_recipe),
+        )
+
+
+def _flag_type(kind: type, name: str) -> type:
+    """The field's type, ``None`` aside: int, float or str (any other needs its own flag)."""
+    hint = typing.get_type_hints(kind)[name]
+    types = [t for t in typing.get_args(hint) or [hint] if t is not type(None)]
+    if types not in ([int], [float], [str]):
+        raise TypeError(f"{kind.__name__}.{name} is {hint}: add its flag by hand")
+    return types[0]
+
+
+def _flag_help(field: Field, encoder_recipe: dict) -> str:
+    """The field's help, its default, the encoder's default where it differs (or counts
+    otherwise), or that the flag does not go with --encoder."""
+    defaults = [] if field.default is None else [str(field.default)]
+    encoder_default = encoder_recipe.get(field.name, field.default)
+    if encoder_default != field.default or field.name in _ENCODER_UNITS:
+        units = _ENCODER_UNITS.get(field.name, "")
+        defaults.append(f"{encoder_default}{units} with --encoder")
+    text = field.metadata["help"] + (f" ({'; '.join(defaults)})" if defaults else "")
+    return text if field.name in encoder_recipe else f"{text}; not with --encoder"
 
 
 MODEL_HELP = "artifact directory, or a Hugging Face classifier directory (safetensors)"
@@ -87,7 +137,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_train_parser(commands)
+    _add_evaluate_parser(commands)
+    _add_predict_parser(commands)
+    _add_explain_parser(commands)
+    _add_compare_parser(commands)
+    add_serve_parser(commands)
+    return parser
 
+
+def _add_train_parser(commands) -> None:
     train = commands.add_parser(
         "train",
         help="train a model on a labelled table and save the artifact",
@@ -131,14 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --teacher: where the teacher's probabilities are cached, so a second "
         "student run does not run the teacher again (%(default)s)",
     )
-    for flag, kind, help_text in _TRAINING_OPTIONS:
-        train.add_argument(flag, type=kind, help=help_text)
-    for flag, kind, help_text in _TRANSFORMER_OPTIONS:
-        train.add_argument(flag, type=kind, help=f"{help_text}; not with --encoder")
-    train.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    train.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (auto)")
+    _add_config_flags(train)
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
+
+def _add_evaluate_parser(commands) -> None:
     evaluate = commands.add_parser(
         "evaluate",
         help="score a saved model on a labelled table",
@@ -151,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", type=Path, help="also write the metrics to this JSON file")
     evaluate.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (cpu)")
 
+
+def _add_predict_parser(commands) -> None:
     predict = commands.add_parser(
         "predict",
         help="predict labels for texts; one JSON object per line",
@@ -169,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="bfloat16: faster on large batches (AMX/AVX-512 CPUs, GPUs); "
         "probabilities differ in the third decimal (float32)",
     )
+
+
+def _add_explain_parser(commands) -> None:
     explain = commands.add_parser(
         "explain",
         help="explain predictions word by word; JSON, HTML or JSON Lines out",
@@ -211,9 +272,6 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--json", type=Path, help="write the explanation as JSON")
     explain.add_argument("--html", type=Path, help="write a self-contained HTML page")
     explain.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (cpu)")
-    _add_compare_parser(commands)
-    add_serve_parser(commands)
-    return parser
 
 
 class PrintEpochs(Callback):
@@ -226,57 +284,33 @@ class PrintEpochs(Callback):
         print(f"epoch {state.epoch + 1}: train_loss={state.epoch_loss:.4f}  {metrics}", flush=True)
 
 
-def _option(args: argparse.Namespace, name: str, default):
-    value = getattr(args, name)
-    return default if value is None else value
-
-
 def _classifier(args: argparse.Namespace):
-    """The unfitted model the train options describe: an encoder or the transformer."""
+    """The unfitted model the train options describe: an encoder or the transformer.
+
+    Only the flags given change a setting; the rest keep the encoder recipe's defaults
+    (:func:`~workbench.pretrained.finetuned_encoder`) or the config fields' defaults.
+    """
+    given = {name: getattr(args, name) for name in TRAIN_FIELDS}
+    given = {name: value for name, value in given.items() if value is not None}
     if args.encoder is not None:
-        given = [f for f, _, _ in _TRANSFORMER_OPTIONS if getattr(args, _dest(f)) is not None]
-        if given:
+        encoder_recipe = _encoder_recipe()
+        misplaced = [_flag(name) for name in given if name not in encoder_recipe]
+        if misplaced:
             raise InputError(
-                f"{', '.join(given)} do(es) not apply to --encoder (a pretrained encoder "
+                f"{', '.join(misplaced)} do(es) not apply to --encoder (a pretrained encoder "
                 "brings its own architecture); drop it or train without --encoder"
             )
-        from workbench.pretrained import finetuned_encoder
-
-        return finetuned_encoder(
-            args.encoder,
-            seed=args.seed,
-            num_epochs=args.epochs,
-            batch_size=_option(args, "batch_size", 16),
-            learning_rate=_option(args, "learning_rate", 1e-4),
-            max_length=_option(args, "max_length", 128),
-            device=args.device,
-        )
-    d_model = _option(args, "d_model", 128)
+        return finetuned_encoder(args.encoder, **given)
+    settings = {kind: {} for kind in (TokenizerConfig, ModelConfig, TrainConfig)}
+    for name, value in given.items():
+        settings[_CONFIG_FIELDS[name][0]][name] = value
+    if "d_model" in given:  # the MLP stays twice as wide as the model
+        settings[ModelConfig]["d_ff"] = 2 * given["d_model"]
     return TextClassifier(
-        model_config=ModelConfig(
-            d_model=d_model,
-            num_layers=_option(args, "layers", 2),
-            num_heads=_option(args, "heads", 4),
-            d_ff=2 * d_model,
-            max_length=_option(args, "max_length", 128),
-            dropout=_option(args, "dropout", 0.1),
-        ),
-        train_config=TrainConfig(
-            num_epochs=_option(args, "epochs", 8),
-            batch_size=_option(args, "batch_size", 32),
-            learning_rate=_option(args, "learning_rate", 1e-3),
-            weight_decay=_option(args, "weight_decay", 0.01),
-            label_smoothing=_option(args, "label_smoothing", 0.0),
-            max_steps=args.max_steps,
-            seed=args.seed,
-            device=args.device,
-        ),
-        tokenizer_config=TokenizerConfig(min_frequency=_option(args, "min_frequency", 1)),
+        model_config=ModelConfig(**settings[ModelConfig]),
+        train_config=TrainConfig(**settings[TrainConfig]),
+        tokenizer_config=TokenizerConfig(**settings[TokenizerConfig]),
     )
-
-
-def _dest(flag: str) -> str:
-    return flag.lstrip("-").replace("-", "_")
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -600,7 +634,7 @@ def _check_utf8_arguments(args: argparse.Namespace) -> None:
         for i, item in enumerate(items):
             if isinstance(item, str):
                 where = {"texts": f"TEXT argument {i + 1}", "text": "TEXT"}
-                check_utf8([item], where.get(name, f"--{name.replace('_', '-')}"), row="")
+                check_utf8([item], where.get(name, _flag(name)), row="")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,6 +3,8 @@
 Each field has a default that trains a useful model on a laptop CPU in about a minute;
 the comment beside it says why it matters. All three serialise to JSON through
 :func:`dataclasses.asdict` and back through ``from_dict``, which is how artifacts store them.
+A field the command line offers (``workbench train --num-layers``) carries its one-line
+``help`` in its metadata; the flag takes its name, type and default from the field.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import math
 import numbers
 import typing
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from workbench.errors import InputError
@@ -105,7 +107,7 @@ class TokenizerConfig(_JsonConfig):
     # "great!" and "great" should share one embedding; off keeps punctuation glued to words.
     split_punctuation: bool = True
     # Words seen fewer times than this become [UNK]: rare words get no useful embedding anyway.
-    min_frequency: int = 1
+    min_frequency: int = field(default=1, metadata={"help": "rarer words become [UNK]"})
     # Caps embedding memory on large corpora; the most frequent words are kept.
     max_vocab_size: int = 30_000
     # How text without spaces between words (Chinese, Japanese) is cut into words: "auto"
@@ -126,17 +128,17 @@ class ModelConfig(_JsonConfig):
     num_labels: int = 0
     # Longer inputs are truncated; position embeddings exist only up to here. It counts
     # [CLS], so 2 is the least that reads a word.
-    max_length: int = 128
+    max_length: int = field(default=128, metadata={"help": "tokens kept per text"})
     # Width of every token vector; the main knob for capacity (and cost, quadratically).
-    d_model: int = 128
+    d_model: int = field(default=128, metadata={"help": "model width"})
     # d_model is split across heads, so d_model must divide evenly by num_heads.
-    num_heads: int = 4
+    num_heads: int = field(default=4, metadata={"help": "attention heads"})
     # Depth; two layers already capture negation and "but" on short reviews.
-    num_layers: int = 2
+    num_layers: int = field(default=2, metadata={"help": "transformer blocks"})
     # Hidden width of each block's MLP; 2-4x d_model is the usual range.
     d_ff: int = 256
     # Applied to embeddings, attention weights, MLP output and the head: the main regulariser.
-    dropout: float = 0.1
+    dropout: float = field(default=0.1, metadata={"help": "dropout rate"})
     # "mean" averages the word vectors (robust on small data); "cls" reads the [CLS] vector.
     pooling: Literal["mean", "cls"] = "mean"
     # Token id used for padding, so attention masks and mean pooling can skip it.
@@ -173,16 +175,26 @@ class ModelConfig(_JsonConfig):
             self._check_range("pad_token_id", 0, MAX_VOCAB_SIZE - 1)
 
 
+# Named model sizes, as ModelConfig settings (vocabulary and labels come from fit): the
+# training panel offers them, and the compare registry's "transformer-small" is "small".
+# "base" is ModelConfig's defaults.
+MODEL_PRESETS: dict[str, dict[str, Any]] = {
+    "tiny": {"d_model": 32, "num_heads": 2, "num_layers": 1, "d_ff": 64},
+    "small": {"d_model": 64, "num_heads": 2, "num_layers": 1, "d_ff": 128},
+    "base": {"d_model": 128, "num_heads": 4, "num_layers": 2, "d_ff": 256},
+}
+
+
 @dataclass
 class TrainConfig(_JsonConfig):
     # Upper bound; early stopping usually ends sooner.
-    num_epochs: int = 8
+    num_epochs: int = field(default=8, metadata={"help": "maximum number of epochs"})
     # Examples per step; batches are length-bucketed, so padding stays small at any size.
-    batch_size: int = 32
+    batch_size: int = field(default=32, metadata={"help": "examples per step"})
     # Peak learning rate after warm-up; from-scratch transformers this small like ~1e-3.
-    learning_rate: float = 1e-3
+    learning_rate: float = field(default=1e-3, metadata={"help": "peak learning rate"})
     # AdamW decoupled weight decay (not applied to norms, biases or embeddings' padding row).
-    weight_decay: float = 0.01
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
     # Fraction of all steps spent warming up linearly from 0; stabilises early attention.
     warmup_ratio: float = 0.1
     # Clip the global gradient norm: one outlier batch cannot wreck the weights.
@@ -192,13 +204,15 @@ class TrainConfig(_JsonConfig):
     # Validation metric that picks the best checkpoint: "accuracy", "macro_f1" or "loss".
     monitor: Literal["accuracy", "macro_f1", "loss"] = "accuracy"
     # Softens one-hot targets; a little helps calibration on noisy labels.
-    label_smoothing: float = 0.0
+    label_smoothing: float = field(default=0.0, metadata={"help": "soften one-hot targets"})
     # Hard cap on optimiser steps (a dry run when small); None trains all epochs.
-    max_steps: int | None = None
+    max_steps: int | None = field(
+        default=None, metadata={"help": "stop after this many steps (a dry run)"}
+    )
     # One seed drives shuffling, initialisation and dropout: same seed, same CPU result.
-    seed: int = 0
+    seed: int = field(default=0, metadata={"help": "random seed"})
     # "auto" picks CUDA, then Apple MPS, then CPU.
-    device: str = "auto"
+    device: str = field(default="auto", metadata={"help": "auto, cpu, cuda or mps"})
     # torch.compile the model on CUDA; a one-off compile cost for faster steps on long runs.
     compile: bool = False
     # Distillation (used only when the training data carries a teacher's soft labels):

@@ -16,7 +16,7 @@ from typing import Any
 
 from workbench.baselines import TfidfLogisticRegression
 from workbench.classifier import TextClassifier
-from workbench.config import ModelConfig, TrainConfig
+from workbench.config import MODEL_PRESETS, ModelConfig, TrainConfig
 from workbench.errors import InputError
 
 
@@ -155,8 +155,7 @@ def _bag(seed: int, num_epochs: int | None = None) -> TextClassifier:
 
 
 def _transformer_small(seed: int, num_epochs: int | None = None) -> TextClassifier:
-    config = ModelConfig(d_model=64, num_layers=1, num_heads=2, d_ff=128)
-    return _text_classifier(config, seed, num_epochs)
+    return _text_classifier(ModelConfig(**MODEL_PRESETS["small"]), seed, num_epochs)
 
 
 def _transformer_base(seed: int, num_epochs: int | None = None) -> TextClassifier:

@@ -29,7 +29,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from workbench.classifier import TextClassifier
-from workbench.config import ModelConfig, TrainConfig
+from workbench.config import MODEL_PRESETS, ModelConfig, TrainConfig
 from workbench.data import LabeledTexts, stratified_split, validate_labeled
 from workbench.errors import InputError
 from workbench.evaluate import Evaluation, evaluate
@@ -47,13 +47,6 @@ from workbench.widgets._base import (
     message_html,
     show_figures,
 )
-
-# Model sizes offered by the panel: ModelConfig settings (vocabulary and labels come from fit).
-MODEL_PRESETS: dict[str, dict[str, Any]] = {
-    "tiny": {"d_model": 32, "num_heads": 2, "num_layers": 1, "d_ff": 64},
-    "small": {"d_model": 64, "num_heads": 2, "num_layers": 1, "d_ff": 128},
-    "base": {"d_model": 128, "num_heads": 4, "num_layers": 2, "d_ff": 256},
-}
 
 # The dropdown entry that fine-tunes the pretrained encoder instead of a transformer preset.
 ENCODER_CHOICE = "minilm"
