@@ -16,7 +16,6 @@ writes the artifact. In a notebook cell, ``panel.train()`` does the same synchro
 
 from __future__ import annotations
 
-import html
 import threading
 import time
 from collections.abc import Sequence
@@ -24,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
-import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -33,6 +31,7 @@ from workbench.config import MODEL_PRESETS, ModelConfig, TrainConfig
 from workbench.data import LabeledTexts, stratified_split, validate_labeled
 from workbench.errors import InputError
 from workbench.evaluate import Evaluation, evaluate
+from workbench.plots import confusion_figure
 from workbench.pretrained import (
     PretrainedEncoderClassifier,
     finetuned_encoder,
@@ -54,6 +53,8 @@ ENCODER_LABEL = "minilm (pretrained all-MiniLM-L6-v2, fine-tuned: slower, far mo
 # Where the encoder's learning rate and epochs start when it is picked (its recipe).
 _ENCODER_START = {"learning_rate": 1e-4, "epochs": 3}
 
+# The width of the settings' sliders and of the save path box.
+_WIDE = {"width": "420px"}
 # Redraw the curves at most this often (seconds): each redraw sends the whole figure.
 _REDRAW_INTERVAL_S = 0.5
 # Update the progress bar and status line at most this often (seconds).
@@ -74,32 +75,6 @@ def curves_figure() -> go.Figure:
     figure.update_xaxes(title_text="step")
     figure.update_yaxes(range=[0, 1.02], row=1, col=2)
     figure.update_layout(height=330, margin={"t": 40, "b": 40}, template="plotly_white")
-    return figure
-
-
-def confusion_figure(evaluation: Evaluation, title: str = "Confusion matrix") -> go.Figure:
-    """Counts of true (rows) against predicted (columns) labels."""
-    labels = [html.escape(str(label)) for label in evaluation.labels]
-    counts = np.array(evaluation.confusion_matrix)
-    figure = go.Figure(
-        go.Heatmap(
-            z=counts,
-            x=labels,
-            y=labels,
-            colorscale="Blues",
-            zmin=0,
-            text=counts,
-            texttemplate="%{text}",
-            hovertemplate="true %{y}<br>predicted %{x}<br>%{z} examples<extra></extra>",
-        )
-    )
-    figure.update_layout(
-        title=title,
-        xaxis_title="predicted",
-        yaxis={"title": "true", "autorange": "reversed"},
-        height=360,
-        width=420,
-    )
     return figure
 
 
@@ -237,48 +212,64 @@ class TrainPanel(Panel):
         self._points: dict[str, list[float]] = {}
         self._stop_event = threading.Event()
 
-        style = {"description_width": "initial"}
-        wide = {"width": "420px"}
+        self._build_settings(smoke)
+        self._build_results(save_path)
+        self._wire()
+        self.children = self._layout()
+        self._redraw_curves()
+        self._say(f"{len(train)} training texts; press Train.")
+
+    def _build_settings(self, smoke: bool) -> None:
+        """The model choice and the hyper-parameter sliders."""
         choices = [(preset_label(name), name) for name in MODEL_PRESETS]
         if transformers_available():
             choices.append((ENCODER_LABEL, ENCODER_CHOICE))
         self.size = widgets.Dropdown(
-            options=choices, value="tiny" if smoke else "small", layout=wide
+            options=choices, value="tiny" if smoke else "small", layout=_WIDE
         )
         self.learning_rate = widgets.FloatLogSlider(
-            value=3e-3, base=10, min=-4, max=-2, step=0.1, readout_format=".1e", layout=wide
+            value=3e-3, base=10, min=-4, max=-2, step=0.1, readout_format=".1e", layout=_WIDE
         )
         self.warmup = widgets.FloatSlider(
-            value=0.1, min=0.0, max=0.5, step=0.05, readout_format=".2f", layout=wide
+            value=0.1, min=0.0, max=0.5, step=0.05, readout_format=".2f", layout=_WIDE
         )
-        self.epochs = widgets.IntSlider(value=2 if smoke else 10, min=1, max=40, layout=wide)
-        self.patience = widgets.IntSlider(value=2, min=1, max=10, layout=wide)
+        self.epochs = widgets.IntSlider(value=2 if smoke else 10, min=1, max=40, layout=_WIDE)
+        self.patience = widgets.IntSlider(value=2, min=1, max=10, layout=_WIDE)
         self.monitor = widgets.Dropdown(
             options=[("validation accuracy", "accuracy"), ("validation loss", "loss")],
             value="accuracy",
-            layout=wide,
+            layout=_WIDE,
         )
         self.dropout = widgets.FloatSlider(
-            value=0.1, min=0.0, max=0.6, step=0.05, readout_format=".2f", layout=wide
+            value=0.1, min=0.0, max=0.6, step=0.05, readout_format=".2f", layout=_WIDE
         )
+
+    def _build_results(self, save_path: str) -> None:
+        """Train and Stop with the progress bar, the curves, the metrics and saving."""
         self.train_button = button("Train", style="primary", icon="play")
         self.stop_button = button("Stop", style="danger", icon="stop", tooltip="Stop training")
         self.stop_button.disabled = True
-        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="steps", style=style)
+        self.progress = widgets.IntProgress(
+            value=0, min=0, max=1, description="steps", style={"description_width": "initial"}
+        )
         self.curves = widgets.Output()
         self.metrics = widgets.HTML()
         self.confusion = widgets.Output()
-        self.save_path = widgets.Text(value=save_path, description="path", layout=wide)
+        self.save_path = widgets.Text(
+            value=save_path, description="path", layout={"width": "420px"}
+        )
         self.save_button = button("Save", icon="save", tooltip="Save the trained model")
         self.save_status = widgets.HTML()
         self._action_buttons = [self.train_button, self.save_button]
 
+    def _wire(self) -> None:
         self.size.observe(self._on_model_changed, names="value")
         self.train_button.on_click(lambda _: self.train(block=not self.background))
         self.stop_button.on_click(lambda _: self.stop())
         self.save_button.on_click(lambda _: self.save())
 
-        self.children = [
+    def _layout(self) -> list[widgets.Widget]:
+        return [
             labelled("model size", self.size),
             labelled("learning rate", self.learning_rate),
             labelled("warm-up", self.warmup),
@@ -293,8 +284,6 @@ class TrainPanel(Panel):
             widgets.HBox([self.save_path, self.save_button]),
             self.save_status,
         ]
-        self._redraw_curves()
-        self._say(f"{len(train)} training texts; press Train.")
 
     # ------------------------------------------------------------------ configs
     @property
