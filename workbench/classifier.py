@@ -253,7 +253,8 @@ class TextClassifier(TextEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def _inference_model(self, precision: str) -> torch.nn.Module:
         # eval() only when needed (e.g. after a user's own model_.train()): it walks every
-        # module, which cost 0.25 ms on each single-text call.
+        # module, a cost each single-text call would pay (benchmarks/inference.py measures
+        # that latency).
         if self.model_.training:
             self.model_.eval()
         if precision == "float32":

@@ -6,10 +6,10 @@ bootstrap intervals, per-class precision/recall/F1, the confusion matrix, ROC-AU
 for binary tasks and the expected calibration error (ECE).
 
 Point metrics come from scikit-learn; only what it lacks (ECE, the bootstrap) is
-written here. The bootstrap inside :func:`evaluate` is vectorised (1000 resamples
-of 10,000 examples take a fraction of a second); :func:`bootstrap_ci` is the general
-version for any ``metric(y_true, y_pred)`` and draws exactly the same resamples for
-the same seed, so the two agree.
+written here. The bootstrap inside :func:`evaluate` is vectorised (no Python loop over
+the resamples); :func:`bootstrap_ci` is the general version for any
+``metric(y_true, y_pred)`` and draws exactly the same resamples for the same seed, so the
+two agree.
 """
 
 from __future__ import annotations

@@ -5,11 +5,11 @@ loads the model for every call. The server loads it once and answers four routes
 ``POST /predict``, ``POST /explain`` (the JSON of ``workbench explain --json``),
 ``GET /health`` and ``GET /model``. Three choices shape it:
 
-- **Micro-batching.** A model scores 64 texts in one call several times faster than in 64
-  calls, so concurrent ``/predict`` requests are not run one by one: :class:`MicroBatcher`
-  queues their texts, and one worker thread takes everything waiting (up to a maximum
-  batch, after a short wait window for more) into one ``predict_proba`` call and hands
-  each request back its own rows.
+- **Micro-batching.** A model scores 64 texts in one call much faster than in 64 calls
+  (benchmarks/inference.py measures both ways), so concurrent ``/predict`` requests are
+  not run one by one: :class:`MicroBatcher` queues their texts, and one worker thread
+  takes everything waiting (up to a maximum batch, after a short wait window for more)
+  into one ``predict_proba`` call and hands each request back its own rows.
 - **Explanations cannot starve predictions.** An explanation costs hundreds of model
   evaluations. They run in a worker thread of their own (:class:`ExplainWorker`: one at a
   time, a bounded number admitted, the rest refused with 503; on Linux at a lower CPU
@@ -262,8 +262,8 @@ class ExplainWorker:
         )
 
     def warm_up(self) -> None:
-        """Explain a text once, in the background: shap compiles code on its first use
-        (12 s on 2 CPU cores), which should not hold up the first request."""
+        """Explain a text once, in the background: shap compiles code on its first use, for
+        seconds, which should not hold up the first request."""
         self._executor.submit(_explanation_dict, self.model, "warm up text", "shap", {})
 
     async def explain(self, text: str, method: str, settings: dict) -> dict:
@@ -632,9 +632,10 @@ def build_server(
     model = load_model(model_dir, device=device)
     app = create_app(model, model_dir=model_dir, limits=serve_limits)
     app.state.explainer.warm_up()
-    # Everything loaded so far (torch, the model, the explainers' libraries: ~400,000
-    # objects) lives as long as the server: leave it out of garbage collection, whose full
-    # passes over it stalled every request for ~250 ms under load.
+    # Everything loaded so far (torch, the model, the explainers' libraries: hundreds of
+    # thousands of objects) lives as long as the server: leave it out of garbage collection,
+    # whose full passes over it stalled every request under load (benchmarks/serve.py
+    # measures the latency under load).
     gc.freeze()
     return uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, access_log=access_log, log_level="info")

@@ -38,8 +38,9 @@ from workbench.explain.base import (
 from workbench.tokenizer import Word
 
 SHAP_ALGORITHMS = ("partition", "exact")
-# 2^12 = 4,096 coalitions: 4-6 s for the default transformer on 2 shared CPU cores (0.2 s
-# for TF-IDF); each further word doubles the model evaluations.
+# 2^12 = 4,096 coalitions, each a model evaluation: seconds for the default transformer on
+# a CPU (benchmarks/inference.py measures its texts per second); each further word doubles
+# them.
 MAX_EXACT_WORDS = 12
 # shap's Partition explainer spends 2 evaluations on the empty and the full text and 2 on
 # each split of a group of words; with fewer than 3 it never splits, and every word gets
@@ -71,7 +72,8 @@ class _WordUnitTokenizer:
 
 # Up to this many words the mask matrix of shap's Partition explainer is made dense: its
 # (2w - 1) x w bools (4 MB at 1,400 words) are cheap, while a scipy CSR row slice per
-# evaluation was a third of the explainer's own time in benchmarks/explain_overhead.py.
+# evaluation took a large share of the explainer's own time (which
+# benchmarks/explain_overhead.py measures).
 _DENSE_MASKS_UP_TO_WORDS = 1_400
 
 
