@@ -151,46 +151,15 @@ def evaluate(
         )
     _check_confidence(confidence)
     _check_n_resamples(n_bootstrap, "n_bootstrap")
-
-    if labels is None:
-        if proba is not None:
-            raise InputError(
-                "proba is given but labels is not; pass labels=<the classifier's classes_> "
-                "so the probability columns can be matched to class names."
-            )
-        try:
-            label_list = sorted(set(true_list) | set(pred_list))
-        except TypeError as err:
-            raise InputError(
-                "y_true and y_pred mix label types (e.g. strings and ints) that cannot be "
-                "sorted; use one type, or pass labels= to fix the order."
-            ) from err
-    else:
-        label_list = _label_list(labels, "labels")
-        if not label_list:
-            raise InputError("labels is empty; pass the class names, e.g. classifier.classes_.")
-        if len(set(label_list)) != len(label_list):
-            raise InputError(f"labels contains duplicates: {label_list}; list each class once.")
+    label_list = _class_order(labels, true_list, pred_list, with_proba=proba is not None)
     k = len(label_list)
     index = {label: i for i, label in enumerate(label_list)}
     true_idx = _to_indices(true_list, index, "y_true")
     pred_idx = _to_indices(pred_list, index, "y_pred")
-
     proba_arr = None if proba is None else _check_proba(proba, n, k)
 
     class_ids = list(range(k))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        true_idx, pred_idx, labels=class_ids, zero_division=0
-    )
-    per_class = {
-        str(label): {
-            "precision": float(precision[i]),
-            "recall": float(recall[i]),
-            "f1": float(f1[i]),
-            "support": int(support[i]),
-        }
-        for i, label in enumerate(label_list)
-    }
+    per_class, support = _per_class_scores(true_idx, pred_idx, label_list)
     accuracies, macro_f1s = _bootstrap_accuracy_and_macro_f1(
         true_idx, pred_idx, k, n_resamples=n_bootstrap, seed=seed
     )
@@ -209,6 +178,48 @@ def evaluate(
         ece=None if proba_arr is None else _ece(true_idx, proba_arr, n_bins=DEFAULT_ECE_BINS),
         notes=_absent_class_notes(label_list, support, with_proba=proba_arr is not None),
     )
+
+
+def _class_order(labels: Any, true_list: list, pred_list: list, *, with_proba: bool) -> list:
+    """The class names in column order: ``labels`` checked, or the sorted labels seen."""
+    if labels is not None:
+        label_list = _label_list(labels, "labels")
+        if not label_list:
+            raise InputError("labels is empty; pass the class names, e.g. classifier.classes_.")
+        if len(set(label_list)) != len(label_list):
+            raise InputError(f"labels contains duplicates: {label_list}; list each class once.")
+        return label_list
+    if with_proba:
+        raise InputError(
+            "proba is given but labels is not; pass labels=<the classifier's classes_> "
+            "so the probability columns can be matched to class names."
+        )
+    try:
+        return sorted(set(true_list) | set(pred_list))
+    except TypeError as err:
+        raise InputError(
+            "y_true and y_pred mix label types (e.g. strings and ints) that cannot be "
+            "sorted; use one type, or pass labels= to fix the order."
+        ) from err
+
+
+def _per_class_scores(
+    true_idx: np.ndarray, pred_idx: np.ndarray, labels: list
+) -> tuple[dict, np.ndarray]:
+    """Precision, recall, F1 and support by ``str(label)``, and the supports as an array."""
+    precision, recall, f1, support = precision_recall_fscore_support(
+        true_idx, pred_idx, labels=list(range(len(labels))), zero_division=0
+    )
+    per_class = {
+        str(label): {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
+        for i, label in enumerate(labels)
+    }
+    return per_class, support
 
 
 def _absent_class_notes(labels: list, support: np.ndarray, *, with_proba: bool) -> list[str]:
