@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from workbench.compare.registry import resolve_models, signature_names
 from workbench.compare.result import LEADERBOARD_COLUMNS, Comparison
 from workbench.data import LabeledTexts, validate_labeled
-from workbench.errors import InputError
+from workbench.errors import InputError, describe_error
 from workbench.evaluate import Evaluation, evaluate, measure_latency
 from workbench.train import Callback, set_seed
 
@@ -156,7 +156,7 @@ def _run_one(
     except LabelMismatchError:
         raise  # not one model's failure: the comparison itself would be wrong
     except Exception as exc:  # any failure of one model must not stop the others
-        row["error"] = _describe(exc)
+        row["error"] = describe_error(exc, with_type=True)
         return row, None, None
     row.update(
         accuracy=result.accuracy,
@@ -174,7 +174,7 @@ def _run_one(
     try:
         row["artifact_bytes"] = _artifact_bytes(model)
     except Exception as exc:  # scored fine; only saving failed
-        row["error"] = f"save failed: {_describe(exc)}"
+        row["error"] = f"save failed: {describe_error(exc, with_type=True)}"
     return row, result, proba
 
 
@@ -285,8 +285,3 @@ def _artifact_bytes(model: Any) -> float:
         target = Path(scratch) / "artifact"
         model.save(target)
         return float(sum(p.stat().st_size for p in target.rglob("*") if p.is_file()))
-
-
-def _describe(exc: BaseException) -> str:
-    message = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__

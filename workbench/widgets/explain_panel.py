@@ -28,7 +28,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from workbench.errors import InputError
+from workbench.errors import InputError, describe_error
 from workbench.explain import (
     METHODS,
     Explanation,
@@ -49,7 +49,6 @@ from workbench.explain.perturbation import MAX_EXACT_WORDS
 from workbench.widgets._base import (
     Panel,
     button,
-    describe_error,
     labelled,
     message_html,
     show_figures,
