@@ -221,18 +221,15 @@ class TfidfLogisticRegression(TextEstimatorMixin, ClassifierMixin, BaseEstimator
                 f"{grams!r}; for example (1, 2) counts characters and character pairs"
             )
 
-    def _check_fitted(self) -> None:
-        check_fitted(self, "classifier_")
-
     def num_parameters(self) -> int:
         """Learned weights: one coefficient per term and class, plus the intercepts."""
-        self._check_fitted()
+        check_fitted(self, "classifier_")
         return int(self.classifier_.coef_.size + self.classifier_.intercept_.size)
 
     # ---------------------------------------------------------------- inference
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities ``(n, k)``, columns in ``classes_`` order, rows summing to 1."""
-        self._check_fitted()
+        check_fitted(self, "classifier_")
         features = self.vectorizer_.transform(as_text_list(texts))
         return self.classifier_.predict_proba(features)
 
@@ -243,7 +240,7 @@ class TfidfLogisticRegression(TextEstimatorMixin, ClassifierMixin, BaseEstimator
     # ---------------------------------------------------------------- artifacts
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``config.json``, ``vocabulary.json`` and ``weights.safetensors`` atomically."""
-        self._check_fitted()
+        check_fitted(self, "classifier_")
         vocabulary = sorted(self.vectorizer_.vocabulary_, key=self.vectorizer_.vocabulary_.get)
         vectorizer_params = self.vectorizer_.get_params()
         settings = {name: vectorizer_params[name] for name in _VECTORIZER_SETTINGS}

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from workbench.compare.registry import resolve_models, signature_names
 from workbench.compare.result import LEADERBOARD_COLUMNS, Comparison
-from workbench.data import LabeledTexts, validate_labeled
+from workbench.data import LabeledTexts, plain, validate_labeled
 from workbench.errors import InputError, describe_error
 from workbench.evaluate import Evaluation, evaluate, measure_latency
 from workbench.train import Callback, set_seed
@@ -249,7 +249,7 @@ def _check_classes(name: str, model: Any, labels: list) -> None:
             f"model {name!r} has no classes_ after fitting; it must say which label each "
             "predict_proba column belongs to"
         )
-    found = [c.item() if isinstance(c, np.generic) else c for c in list(classes)]
+    found = [plain(c) for c in list(classes)]
     if sorted(found, key=str) != sorted(labels, key=str) or len(set(found)) != len(found):
         raise LabelMismatchError(
             f"model {name!r} has classes_ {found}, which differ from the training labels "
@@ -264,7 +264,7 @@ def _align_columns(name: str, model: Any, proba: np.ndarray, labels: list, n: in
         raise ValueError(
             f"predict_proba returned shape {proba.shape}, expected ({n}, {len(labels)})"
         )
-    classes = [c.item() if isinstance(c, np.generic) else c for c in list(model.classes_)]
+    classes = [plain(c) for c in list(model.classes_)]
     return proba[:, [classes.index(label) for label in labels]]
 
 

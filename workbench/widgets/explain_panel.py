@@ -21,13 +21,13 @@ and the CLI.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 
+from workbench.artifacts import atomic_write
 from workbench.errors import InputError, describe_error
 from workbench.explain import (
     METHODS,
@@ -336,16 +336,7 @@ def _check_models(models: Mapping[str, Any]) -> dict[str, Any]:
 def _write_atomically(path: Path, content: str) -> Path:
     if path.is_dir():
         raise InputError(f"{path} is a directory; give a file name such as {path}/explanation.html")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda temporary: temporary.write_text(content, encoding="utf-8"))
 
 
 def explain_panel(
