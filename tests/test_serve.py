@@ -232,7 +232,7 @@ def test_predictions_are_answered_while_an_explanation_runs(app, monkeypatch):
         release.wait(timeout=20)
         return Blocked()
 
-    monkeypatch.setattr("workbench.serve.explain", slow_explain)
+    monkeypatch.setattr("workbench.serve.explain_worker.explain", slow_explain)
 
     async def scenario():
         transport = httpx.ASGITransport(app=app)
