@@ -13,24 +13,21 @@ import pandas as pd
 import pytest
 
 from workbench.errors import InputError
+from workbench.explain.agreement import agreement, agreement_matrix, stability
 from workbench.explain.base import Explanation, ModelPredictor, remove_words, word_units
 from workbench.explain.faithfulness import (
     BINS,
     Curve,
     FaithfulnessReport,
-    agreement,
-    agreement_matrix,
     aopc,
     comprehensiveness,
     deletion_curve,
     faithfulness,
     insertion_curve,
-    plausibility,
-    rationale_mask,
-    stability,
     sufficiency,
     top_k_count,
 )
+from workbench.explain.plausibility import plausibility, rationale_mask
 from workbench.tokenizer import split_words
 
 TEXT = "the good film great ending"  # words 0..4

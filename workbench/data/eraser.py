@@ -31,7 +31,7 @@ def load_eraser_movies(root: str | os.PathLike[str], split: str = "test") -> lis
     whole document's whitespace tokens, end exclusive). The token spans become character
     spans in ``text``, in file order, repeats and empty evidences (``text == ""``, 20 in
     the test split) dropped; pair them with
-    :func:`workbench.explain.faithfulness.rationale_mask`.
+    :func:`workbench.explain.plausibility.rationale_mask`.
 
     Returns:
         One example per annotated document (the standard test split has 199).

@@ -5,6 +5,7 @@ it returns a list, with a progress bar. Every method reports on the same word un
 uses the same absence convention (deletion), documented in :mod:`workbench.explain.base`.
 """
 
+from workbench.explain.agreement import agreement, agreement_matrix, stability
 from workbench.explain.base import (
     Explanation,
     FailedExplanation,
@@ -16,19 +17,15 @@ from workbench.explain.faithfulness import (
     BINS,
     Curve,
     FaithfulnessReport,
-    agreement,
-    agreement_matrix,
     aopc,
     comprehensiveness,
     deletion_curve,
     faithfulness,
     insertion_curve,
-    plausibility,
-    rationale_mask,
-    stability,
     sufficiency,
 )
 from workbench.explain.methods import METHODS, explain, supported_methods, unsupported_message
+from workbench.explain.plausibility import plausibility, rationale_mask
 from workbench.explain.reasons import same_reasons
 from workbench.explain.render import attention_figure, explanation_html, show, top_words_figure
 from workbench.explain.scorecard import Scorecard, scorecard

@@ -1,4 +1,4 @@
-"""How far to trust an explanation: faithfulness to the model, agreement, stability, plausibility.
+"""How far to trust an explanation: its faithfulness to the model.
 
 **Faithfulness** asks whether the words an explanation ranks highest really drive the
 model. Every metric here ranks the words by their attribution towards the explained class
@@ -19,10 +19,8 @@ deletion AUC. A number means something only next to its random twin
 (:attr:`FaithfulnessReport.random`): a ranking that beats random permutations of itself
 tells you something about the model; one that does not, tells you nothing.
 
-**Agreement** (:func:`agreement`, :func:`agreement_matrix`) compares two methods on the
-same words; **stability** (:func:`stability`) compares one method with itself across
-seeds; **plausibility** (:func:`plausibility`) compares an explanation with human
-rationales (see :func:`workbench.data.load_eraser_movies`). Agreement and plausibility say
+Agreement and stability (:mod:`workbench.explain.agreement`) and plausibility
+(:mod:`workbench.explain.plausibility`) weigh an explanation in other ways; they say
 nothing about faithfulness: two methods can agree and both be wrong about the model.
 
 How this differs from other tools (same names, different numbers):
@@ -46,21 +44,16 @@ How this differs from other tools (same names, different numbers):
 from __future__ import annotations
 
 import math
-import operator
-import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from itertools import combinations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy.integrate import trapezoid
-from scipy.stats import kendalltau, spearmanr
-from sklearn.metrics import average_precision_score, f1_score
 
 from workbench.errors import InputError
 from workbench.explain.base import Explanation, ModelPredictor, remove_words
+from workbench.explain.ranking import _count, _label, _ranking, _scores
 from workbench.tokenizer import Word
 
 BINS = (0.01, 0.05, 0.10, 0.20, 0.50)  # ERASER's AOPC bins (fractions of the words)
@@ -96,55 +89,9 @@ def top_k_count(num_words: int, fraction: float) -> int:
     return max(1, math.ceil(round(fraction * num_words, 9)))
 
 
-def _count(value: Any, name: str) -> int:
-    if isinstance(value, bool):
-        raise InputError(f"{name} must be an integer, got {value!r}")
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise InputError(f"{name} must be an integer, got {value!r}") from None
-
-
 def _as_predictor(model: Any) -> ModelPredictor:
     # ModelPredictor checks that the model is fitted (has classes_)
     return model if isinstance(model, ModelPredictor) else ModelPredictor(model)
-
-
-def _label(explanation: Explanation, label: Any) -> Any:
-    """The explained class: ``label`` if given, else the explanation's predicted class."""
-    if label is None:
-        return explanation.predicted_label
-    if label not in list(explanation.classes):
-        raise InputError(
-            f"label {label!r} is not one of the explanation's classes {list(explanation.classes)}"
-            "; pass one of them, or label=None for the predicted class"
-        )
-    return label
-
-
-def _scores(explanation: Explanation, label: Any) -> np.ndarray:
-    """Attributions towards ``label`` (already resolved), checked to be finite."""
-    if not explanation.words:
-        raise InputError(
-            "the explanation has no words; faithfulness and agreement need at least one word"
-        )
-    scores = np.asarray(explanation.for_class(label), dtype=np.float64)
-    if scores.shape != (len(explanation.words),):
-        raise InputError(
-            f"the explanation has {len(explanation.words)} words but {scores.shape} "
-            "attributions for the class; it is malformed, re-run the explainer"
-        )
-    if not np.all(np.isfinite(scores)):
-        raise InputError(
-            f"the {explanation.method} explanation has non-finite attributions (nan or inf); "
-            "re-run the explainer (more samples, or check the model's outputs)"
-        )
-    return scores
-
-
-def _ranking(scores: np.ndarray) -> np.ndarray:
-    """Word indices by attribution, highest first; ties keep word order (stable sort)."""
-    return np.argsort(-scores, kind="stable")
 
 
 def _column(predictor: ModelPredictor, label: Any) -> int:
@@ -424,215 +371,3 @@ def faithfulness(
         for i, name in enumerate(METRIC_NAMES)
     }
     return FaithfulnessReport(method=explanation.method, k=k, random=random, **real)
-
-
-# --------------------------------------------------------------------------- agreement
-def _check_same_words(explanations: Sequence[Explanation]) -> None:
-    first = explanations[0]
-    for other in explanations[1:]:
-        if other.words == first.words:
-            continue
-        at = next(
-            (i for i, (a, b) in enumerate(zip(first.words, other.words, strict=False)) if a != b),
-            min(len(first.words), len(other.words)),
-        )
-        seen = [e.words[at].text if at < len(e.words) else "<end>" for e in (first, other)]
-        raise InputError(
-            f"the {first.method} and {other.method} explanations have different word units "
-            f"({len(first.words)} vs {len(other.words)} words; first difference at word "
-            f"{at}: {seen[0]!r} vs {seen[1]!r}); explain the same text with the same model "
-            "(tokenizer) before comparing"
-        )
-
-
-def _top_k_overlap(a: np.ndarray, b: np.ndarray, k: int) -> float:
-    k = min(k, len(a))
-    return len(set(_ranking(a)[:k].tolist()) & set(_ranking(b)[:k].tolist())) / k
-
-
-def _correlation(function, a: np.ndarray, b: np.ndarray) -> float:
-    # A constant vector has no ranking to correlate: scipy warns and returns nan; nan is
-    # the documented answer, so the warning would only be noise in a notebook.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return float(function(a, b).statistic)
-
-
-def _check_top_k(k: Any) -> int:
-    k = _count(k, "k")
-    if k < 1:
-        raise InputError(f"k must be at least 1, got {k}")
-    return k
-
-
-def agreement(a: Explanation, b: Explanation, *, k: int = 5, label=None) -> dict[str, float]:
-    """How alike two explanations of the same text are, for the same class.
-
-    Both are read towards ``label`` (default: ``a``'s predicted class)::
-
-        spearman      = Spearman rank correlation of the two attribution vectors
-        kendall       = Kendall's tau-b of the same vectors
-        top_k_overlap = |top-k(a) ∩ top-k(b)| / k   (k capped at the number of words)
-
-    A constant attribution vector (say, all zeros) has no ranking, so both correlations are
-    ``nan`` for it. Agreement is not faithfulness: two methods can share the same mistake.
-
-    Raises:
-        InputError: if the word units differ (a different text or tokenizer).
-    """
-    _check_same_words([a, b])
-    k = _check_top_k(k)
-    label = _label(a, label)
-    sa, sb = _scores(a, label), _scores(b, _label(b, label))
-    return {
-        "spearman": _correlation(spearmanr, sa, sb),
-        "kendall": _correlation(kendalltau, sa, sb),
-        "top_k_overlap": _top_k_overlap(sa, sb, k),
-    }
-
-
-def _unique_names(explanations: Sequence[Explanation]) -> list[str]:
-    names, seen = [], {}
-    for e in explanations:
-        seen[e.method] = seen.get(e.method, 0) + 1
-        names.append(e.method if seen[e.method] == 1 else f"{e.method} ({seen[e.method]})")
-    return names
-
-
-def agreement_matrix(
-    explanations: Sequence[Explanation], *, k: int = 5, label=None, metric: str = "spearman"
-) -> pd.DataFrame:
-    """Pairwise :func:`agreement` between methods as a square table.
-
-    Index and columns are the method names (a repeated name gets `` (2)``, `` (3)``...).
-    Every pair is read towards the same class: ``label``, default the first explanation's
-    predicted class. ``metric`` picks the number: ``"spearman"`` (default), ``"kendall"`` or
-    ``"top_k_overlap"`` (which uses ``k``). The diagonal is 1 by definition, even for a
-    constant explanation whose correlation with anything else is nan.
-    """
-    if metric not in ("spearman", "kendall", "top_k_overlap"):
-        raise InputError(f"metric must be 'spearman', 'kendall' or 'top_k_overlap', got {metric!r}")
-    explanations = list(explanations)
-    if not explanations:
-        raise InputError("agreement_matrix needs at least one explanation")
-    _check_same_words(explanations)
-    label = _label(explanations[0], label)
-    names = _unique_names(explanations)
-    matrix = np.eye(len(explanations))
-    for i, j in combinations(range(len(explanations)), 2):
-        value = agreement(explanations[i], explanations[j], k=k, label=label)[metric]
-        matrix[i, j] = matrix[j, i] = value
-    return pd.DataFrame(matrix, index=names, columns=names)
-
-
-def stability(explanations: Sequence[Explanation], *, k: int = 5, label=None) -> dict[str, float]:
-    """How much one method's explanation of one text moves between runs (seeds).
-
-    With ``A[r, i]`` the attribution of word ``i`` in run ``r`` towards ``label`` (default:
-    the first run's predicted class)::
-
-        mean_spearman      = mean over pairs of runs of Spearman(A[r], A[s])
-        mean_top_k_overlap = mean over pairs of |top-k(A[r]) ∩ top-k(A[s])| / k
-        mean_std           = mean over words i of std_r(A[r, i])   (population std, ddof=0)
-        relative_std       = mean_std / mean over r, i of |A[r, i]|
-
-    ``mean_spearman`` is nan if any run's attributions are constant; ``relative_std`` is
-    nan when every attribution is zero.
-
-    Raises:
-        InputError: with fewer than two explanations, or if their words differ.
-    """
-    explanations = list(explanations)
-    if len(explanations) < 2:
-        raise InputError(
-            f"stability needs at least two explanations of the same text (runs with "
-            f"different seeds), got {len(explanations)}"
-        )
-    _check_same_words(explanations)
-    k = _check_top_k(k)
-    label = _label(explanations[0], label)
-    runs = np.stack([_scores(e, _label(e, label)) for e in explanations])  # (runs, words)
-    pairs = list(combinations(range(len(runs)), 2))
-    mean_std = float(runs.std(axis=0).mean())
-    scale = float(np.abs(runs).mean())
-    return {
-        "mean_spearman": float(
-            np.mean([_correlation(spearmanr, runs[r], runs[s]) for r, s in pairs])
-        ),
-        "mean_top_k_overlap": float(
-            np.mean([_top_k_overlap(runs[r], runs[s], k) for r, s in pairs])
-        ),
-        "mean_std": mean_std,
-        "relative_std": mean_std / scale if scale > 0 else math.nan,
-    }
-
-
-# --------------------------------------------------------------------------- plausibility
-def rationale_mask(words: Sequence[Word], spans: Sequence[tuple[int, int]]) -> np.ndarray:
-    """One bool per word: True when its span ``[start, end)`` overlaps any rationale span.
-
-    Spans are character ranges ``(start, end)``, end exclusive, in the text the words come
-    from (as :func:`workbench.data.load_eraser_movies` returns them). A word touched by a
-    span only in part counts as rationale; an empty span marks nothing.
-    """
-    checked = []
-    for span in spans:
-        try:
-            start, end = (_count(v, "span bound") for v in span)
-        except (TypeError, ValueError):
-            raise InputError(
-                f"each rationale span must be a (start, end) pair, got {span!r}"
-            ) from None
-        if start > end:
-            raise InputError(f"rationale span {span!r} ends before it starts; use (start, end)")
-        checked.append((start, end))
-    return np.array(
-        [any(w.start < end and start < w.end for start, end in checked) for w in words],
-        dtype=bool,
-    )
-
-
-def plausibility(explanation: Explanation, human: np.ndarray, *, label=None) -> dict[str, float]:
-    """How well the explanation matches human rationale words (ERASER's plausibility).
-
-    With ``m`` = the number of human rationale words and attributions towards ``label``
-    (default: the predicted class)::
-
-        token_f1 = F1 between the top-m words of the explanation and the human words
-        auprc    = average_precision_score(human, attributions)
-
-    Because exactly ``m`` words are predicted, precision, recall and F1 coincide here
-    (``|top-m ∩ human| / m``). ERASER's token F1 scores a model's own hard rationale and its
-    "AUPRC" integrates the precision-recall curve by the trapezoid rule; average precision
-    is the step-wise sum, which does not interpolate optimistically. Plausibility is not
-    faithfulness: the model need not use the words people would.
-
-    Only the words the model read are scored (``settings["visible_words"]``, set by every
-    explainer): words past its ``max_length`` get no attribution from any method, so a
-    human rationale there says nothing about the explanation.
-
-    Raises:
-        InputError: if ``human`` has no True entry among the words the model read, or its
-            length is not the word count.
-    """
-    human = np.asarray(human, dtype=bool)
-    if human.ndim != 1 or len(human) != len(explanation.words):
-        raise InputError(
-            f"human rationale mask has shape {human.shape} but the explanation has "
-            f"{len(explanation.words)} words; build it with "
-            "rationale_mask(explanation.words, spans)"
-        )
-    seen = int(explanation.settings.get("visible_words", len(human)))
-    human = human[:seen]
-    if not human.any():
-        raise InputError(
-            f"the human rationale marks none of the {seen} words the model read; plausibility "
-            "needs at least one (check the spans belong to this text)"
-        )
-    scores = _scores(explanation, _label(explanation, label))[:seen]
-    predicted = np.zeros(len(human), dtype=bool)
-    predicted[_ranking(scores)[: int(human.sum())]] = True
-    return {
-        "token_f1": float(f1_score(human, predicted)),
-        "auprc": float(average_precision_score(human, scores)),
-    }

@@ -5,7 +5,7 @@ text, :func:`same_reasons` explains both models with one method, on the shared w
 and reports:
 
 - ``spearman`` and ``top_k_overlap``: how alike the two rankings of the words are
-  (:func:`workbench.explain.faithfulness.agreement`), read towards the class model ``a``
+  (:func:`workbench.explain.agreement.agreement`), read towards the class model ``a``
   predicts;
 - ``a_on_a``, ``b_on_b``: the comprehensiveness of each model's own top-k words (ERASER:
   how far its probability falls when they are deleted);
@@ -23,7 +23,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from workbench.errors import InputError
-from workbench.explain.faithfulness import agreement, comprehensiveness
+from workbench.explain.agreement import agreement
+from workbench.explain.faithfulness import comprehensiveness
 from workbench.explain.methods import explain
 
 

@@ -20,8 +20,9 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from workbench.errors import InputError
+from workbench.explain.agreement import agreement
 from workbench.explain.base import Explanation, ModelPredictor
-from workbench.explain.faithfulness import METRIC_NAMES, agreement, faithfulness
+from workbench.explain.faithfulness import METRIC_NAMES, faithfulness
 from workbench.explain.methods import METHODS, explain
 
 DEFAULT_METHODS = ("shap", "lime", "integrated-gradients", "gradient-x-input", "attention")
