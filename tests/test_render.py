@@ -16,13 +16,8 @@ import pytest
 
 from workbench.errors import InputError
 from workbench.explain.base import Explanation
-from workbench.explain.render import (
-    ATTENTION_CAPTION,
-    attention_figure,
-    explanation_html,
-    show,
-    top_words_figure,
-)
+from workbench.explain.figures import attention_figure, top_words_figure
+from workbench.explain.render import ATTENTION_CAPTION, explanation_html, show
 from workbench.tokenizer import split_words
 
 CLASSES = ["negative", "positive"]

@@ -24,10 +24,11 @@ from workbench.explain.faithfulness import (
     insertion_curve,
     sufficiency,
 )
+from workbench.explain.figures import attention_figure, top_words_figure
 from workbench.explain.methods import METHODS, explain, supported_methods, unsupported_message
 from workbench.explain.plausibility import plausibility, rationale_mask
 from workbench.explain.reasons import same_reasons
-from workbench.explain.render import attention_figure, explanation_html, show, top_words_figure
+from workbench.explain.render import explanation_html, show
 from workbench.explain.scorecard import Scorecard, scorecard
 
 __all__ = [
