@@ -149,32 +149,8 @@ class TextClassifier(TextEstimatorMixin, ClassifierMixin, BaseEstimator):
         """
         texts, labels = as_text_list(texts), fit_labels(labels)
         train_config = self.train_config or TrainConfig()
-        if soft_labels is None:
-            validate_labeled(LabeledTexts(texts, labels, source="training data"))
-        else:
-            # Rows without a gold label stand in as an existing label, so the usual checks
-            # (kinds, classes, row numbers) still run on the whole table.
-            stand_in = next((y for y in labels if y is not None), None)
-            filled = [stand_in if y is None else y for y in labels]
-            validate_labeled(LabeledTexts(texts, filled, source="training data"))
-        gold = [i for i, y in enumerate(labels) if y is not None]
-        classes = sorted({labels[i] for i in gold})
-        soft = None
-        if soft_labels is not None:
-            soft = check_soft_labels(soft_labels, len(texts), len(classes))
-
-        if validation is not None:
-            val = validation_data(validation)
-            train_rows = np.arange(len(texts))
-        elif val_size > 0:
-            train_gold, val_gold = _split_rows([labels[i] for i in gold], val_size, train_config)
-            held_out = np.asarray(gold)[val_gold]
-            train_rows = np.setdiff1d(np.arange(len(texts)), held_out)  # sorted, as before
-            val = LabeledTexts(
-                [texts[i] for i in held_out], [labels[i] for i in held_out], "training data"
-            )
-        else:
-            train_rows, val = np.arange(len(texts)), None
+        gold, classes, soft = _check_training_rows(texts, labels, soft_labels)
+        train_rows, val = _hold_out(texts, labels, gold, validation, val_size, train_config)
         train_texts = [texts[i] for i in train_rows]
         train_labels = [labels[i] for i in train_rows]
         train_soft = None if soft is None else soft[train_rows]
@@ -183,17 +159,7 @@ class TextClassifier(TextEstimatorMixin, ClassifierMixin, BaseEstimator):
         index = {label: i for i, label in enumerate(self.classes_.tolist())}
         check_validation_labels(val, self.classes_.tolist())
 
-        self.tokenizer_ = WordTokenizer.train(train_texts, self.tokenizer_config)
-        set_seed(train_config.seed)  # before the model exists: its initial weights use it
-        model_config = ModelConfig.from_dict(
-            {
-                **(self.model_config or ModelConfig()).to_dict(),
-                "vocab_size": self.tokenizer_.vocab_size,
-                "num_labels": len(self.classes_),
-                "pad_token_id": self.tokenizer_.pad_id,
-            }
-        )
-        self.model_ = build_model(model_config)
+        model_config = self._build(train_texts, train_config)
 
         def encode(rows: list[str], golds: list, teacher: np.ndarray | None) -> TokenizedDataset:
             ids = self.tokenizer_.encode_ids(rows, model_config.max_length)
@@ -215,6 +181,22 @@ class TextClassifier(TextEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.calibration_ = calibrate(self, val, self.calibrate)
         self.temperature_ = self.calibration_.temperature
         return self
+
+    def _build(self, train_texts: list[str], train_config: TrainConfig) -> ModelConfig:
+        """Learn ``tokenizer_`` on the training texts and build ``model_`` for its vocabulary
+        and ``classes_``; returns the model's config, sizes filled in."""
+        self.tokenizer_ = WordTokenizer.train(train_texts, self.tokenizer_config)
+        set_seed(train_config.seed)  # before the model exists: its initial weights use it
+        model_config = ModelConfig.from_dict(
+            {
+                **(self.model_config or ModelConfig()).to_dict(),
+                "vocab_size": self.tokenizer_.vocab_size,
+                "num_labels": len(self.classes_),
+                "pad_token_id": self.tokenizer_.pad_id,
+            }
+        )
+        self.model_ = build_model(model_config)
+        return model_config
 
     def num_parameters(self) -> int:
         """Number of weights in the trained network (embeddings included)."""
@@ -376,6 +358,53 @@ class TextClassifier(TextEstimatorMixin, ClassifierMixin, BaseEstimator):
                 f"{path}/metrics.json: malformed training history ({exc}); save the model again"
             ) from exc
         return clf
+
+
+def _check_training_rows(
+    texts: list[str], labels: list, soft_labels: np.ndarray | None
+) -> tuple[list[int], list, np.ndarray | None]:
+    """Check the training table; the positions of the gold-labelled rows, the classes (their
+    sorted labels) and the soft labels, checked against both."""
+    if soft_labels is None:
+        validate_labeled(LabeledTexts(texts, labels, source="training data"))
+    else:
+        # Rows without a gold label stand in as an existing label, so the usual checks
+        # (kinds, classes, row numbers) still run on the whole table.
+        stand_in = next((y for y in labels if y is not None), None)
+        filled = [stand_in if y is None else y for y in labels]
+        validate_labeled(LabeledTexts(texts, filled, source="training data"))
+    gold = [i for i, y in enumerate(labels) if y is not None]
+    classes = sorted({labels[i] for i in gold})
+    soft = None
+    if soft_labels is not None:
+        soft = check_soft_labels(soft_labels, len(texts), len(classes))
+    return gold, classes, soft
+
+
+def _hold_out(
+    texts: list[str],
+    labels: list,
+    gold: list[int],
+    validation: tuple[Sequence[str], Sequence] | None,
+    val_size: float,
+    config: TrainConfig,
+) -> tuple[np.ndarray, LabeledTexts | None]:
+    """The positions of the rows to train on, and the validation data: ``validation`` as
+    given (training on every row), else ``val_size`` of the gold-labelled rows held out,
+    else none."""
+    if validation is not None:
+        val = validation_data(validation)
+        train_rows = np.arange(len(texts))
+    elif val_size > 0:
+        train_gold, val_gold = _split_rows([labels[i] for i in gold], val_size, config)
+        held_out = np.asarray(gold)[val_gold]
+        train_rows = np.setdiff1d(np.arange(len(texts)), held_out)  # sorted, as before
+        val = LabeledTexts(
+            [texts[i] for i in held_out], [labels[i] for i in held_out], "training data"
+        )
+    else:
+        train_rows, val = np.arange(len(texts)), None
+    return train_rows, val
 
 
 def _split_rows(
