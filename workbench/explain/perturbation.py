@@ -186,6 +186,44 @@ def _partition_shap(
     )
 
 
+def _check_shap_settings(
+    algorithm: str, max_evals: int, masks_per_call: int, max_exact_words: int
+) -> tuple[int, int, int]:
+    """``max_evals``, ``masks_per_call`` and ``max_exact_words``, checked; an unknown
+    ``algorithm`` is refused."""
+    if algorithm not in SHAP_ALGORITHMS:
+        raise InputError(
+            f"unknown SHAP algorithm {algorithm!r}; choose 'partition' (Owen values, any "
+            "length) or 'exact' (exact Shapley values, short texts)"
+        )
+    why = (
+        ": shap's partition explainer spends 2 model evaluations on the empty and the full "
+        "text and 2 on each split of the words, so fewer than 3 give every word the same value"
+    )
+    return (
+        check_count("max_evals", max_evals, MIN_MAX_EVALS, why),
+        check_count("masks_per_call", masks_per_call, 1),
+        check_count("max_exact_words", max_exact_words, 1),
+    )
+
+
+def _too_long_for_exact(visible: int, max_exact_words: int) -> str:
+    return (
+        f"exact Shapley values enumerate all 2^n word coalitions; this text has {visible} "
+        f"words ({2**visible:,} model evaluations), more than max_exact_words="
+        f"{max_exact_words}. Use the default algorithm='partition' (Owen values), or "
+        "raise max_exact_words if you can afford the evaluations"
+    )
+
+
+def _unsplit_note(max_evals: int, unsplit: float) -> str:
+    return (
+        f"max_evals={max_evals} ran out before every word had its own value: "
+        f"{unsplit:.0%} of the attribution sits on groups of words the budget could "
+        "not split, shared out evenly over their words; raise max_evals"
+    )
+
+
 def shap_explanation(
     model: Any,
     text: str,
@@ -226,27 +264,13 @@ def shap_explanation(
     text (every word absent). ``settings["algorithm"]`` and ``settings["values"]`` record
     which values these are.
     """
-    if algorithm not in SHAP_ALGORITHMS:
-        raise InputError(
-            f"unknown SHAP algorithm {algorithm!r}; choose 'partition' (Owen values, any "
-            "length) or 'exact' (exact Shapley values, short texts)"
-        )
-    why = (
-        ": shap's partition explainer spends 2 model evaluations on the empty and the full "
-        "text and 2 on each split of the words, so fewer than 3 give every word the same value"
+    max_evals, masks_per_call, max_exact_words = _check_shap_settings(
+        algorithm, max_evals, masks_per_call, max_exact_words
     )
-    max_evals = check_count("max_evals", max_evals, MIN_MAX_EVALS, why)
-    masks_per_call = check_count("masks_per_call", masks_per_call, 1)
-    max_exact_words = check_count("max_exact_words", max_exact_words, 1)
     predictor = ModelPredictor(model, batch_size)
     words, visible, visible_text, notes = _prepare(model, text)
     if algorithm == "exact" and visible > max_exact_words:
-        raise InputError(
-            f"exact Shapley values enumerate all 2^n word coalitions; this text has {visible} "
-            f"words ({2**visible:,} model evaluations), more than max_exact_words="
-            f"{max_exact_words}. Use the default algorithm='partition' (Owen values), or "
-            "raise max_exact_words if you can afford the evaluations"
-        )
+        raise InputError(_too_long_for_exact(visible, max_exact_words))
     classes = [plain(c) for c in model.classes_]
     settings: dict[str, Any] = {"algorithm": algorithm}
     # shap's Partition explainer cannot cluster a single word (it raises); for one word the
@@ -259,11 +283,7 @@ def shap_explanation(
             model, predictor, classes, visible_text, max_evals, masks_per_call
         )
         if unsplit > UNSPLIT_SHARE_NOTED:
-            notes.append(
-                f"max_evals={max_evals} ran out before every word had its own value: "
-                f"{unsplit:.0%} of the attribution sits on groups of words the budget could "
-                "not split, shared out evenly over their words; raise max_evals"
-            )
+            notes.append(_unsplit_note(max_evals, unsplit))
         settings |= {
             "values": "Owen (shap's text clustering)",
             "max_evals": max_evals,
