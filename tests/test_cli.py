@@ -754,3 +754,24 @@ def test_issue14_case16_an_empty_vocabulary_is_a_warning_line(corpus, tmp_path, 
     assert len(warning) == 1, captured.err
     assert warning[0].startswith("workbench: warning: the vocabulary has no words")
     assert "lower min_frequency (CLI: --min-frequency)" in warning[0]
+
+
+def test_explain_prints_the_strongest_words_in_either_direction(artifact_dir, capsys):
+    """Issue 11: the five words with the largest share, whatever their sign (the strongest
+    against the class were hidden), and attention weights without a sign."""
+    text = "Great cast, but a dull plot and a terrible ending, sadly."
+    assert main(["explain", "--model", str(artifact_dir), text, "--method", "lime"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = next(i for i, line in enumerate(lines) if "strongest words" in line)
+    values = [float(line.split()[0]) for line in lines[start + 1 : start + 6]]
+    assert [abs(v) for v in values] == sorted((abs(v) for v in values), reverse=True)
+    explanation = workbench.explain.explain(
+        TextClassifier.load(artifact_dir), text, "lime", progress=False
+    )
+    scores = explanation.for_class(explanation.predicted_label)
+    assert max(abs(v) for v in values) == pytest.approx(np.abs(scores).max(), abs=1e-4)
+
+    assert main(["explain", "--model", str(artifact_dir), text, "--method", "attention"]) == 0
+    out = capsys.readouterr().out
+    assert "words with the most attention" in out
+    assert "+" not in out.split("most attention:")[1]

@@ -19,11 +19,9 @@ half a file.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import json
 import os
-import secrets
 import signal
 import sys
 import threading
@@ -33,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import Field, fields
 from pathlib import Path
 
-from workbench.artifacts import check_can_create, check_output_directory, load_model
+from workbench.artifacts import atomic_write, check_can_create, check_output_directory, load_model
 from workbench.classifier import TextClassifier
 from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
 from workbench.data import check_utf8, load_table, stratified_split
@@ -199,7 +197,7 @@ def _add_evaluate_parser(commands) -> None:
         "evaluate",
         help="score a saved model on a labelled table",
         description="Score a saved model on a labelled table: accuracy and macro-F1 with "
-        "bootstrap 95%% intervals, per-class scores, ECE and ROC-AUC.",
+        "bootstrap 95% intervals, per-class scores, ECE and ROC-AUC.",
     )
     evaluate.add_argument("--model", required=True, type=Path, help=MODEL_HELP)
     evaluate.add_argument("--data", required=True, type=Path, help="labelled table")
@@ -448,8 +446,7 @@ def _explain(args: argparse.Namespace) -> None:
     base = result.base_value_line()
     if base is not None:
         print(base)
-    for word, value in result.top_words(5):
-        print(f"  {value:+.4f}  {word.text}")
+    print(_strongest_words(result))
     for note in result.notes:
         print(f"note: {note}")
     for path, flag, write in (
@@ -458,6 +455,21 @@ def _explain(args: argparse.Namespace) -> None:
     ):
         if path is not None:
             _write_output(path, flag, write)
+
+
+def _strongest_words(result, k: int = 5) -> str:
+    """The ``k`` words with the largest share in either direction, strongest first; the
+    attention weights, which have no direction, without a sign."""
+    scores = result.for_class(result.predicted_label)
+    order = sorted(range(len(scores)), key=lambda i: -abs(scores[i]))[:k]
+    if result.kind == "attention":
+        lines = [f"  {scores[i]:.4f}  {result.words[i].text}" for i in order]
+        return f"the {len(order)} words with the most attention:\n" + "\n".join(lines)
+    lines = [f"  {scores[i]:+.4f}  {result.words[i].text}" for i in order]
+    return (
+        f"the {len(order)} strongest words (+ towards {result.predicted_label!r}, - against):\n"
+        + "\n".join(lines)
+    )
 
 
 def _explain_table(args: argparse.Namespace, settings: dict) -> None:
@@ -508,7 +520,7 @@ def _add_compare_parser(commands) -> None:
         "compare",
         help="train several models on one split and print a leaderboard",
         description="Train several models on the same data with the same seed, score them on "
-        "the same test set and print a leaderboard (accuracy and macro-F1 with bootstrap 95%% "
+        "the same test set and print a leaderboard (accuracy and macro-F1 with bootstrap 95% "
         "intervals, ECE, training time, latency, throughput, parameters, artifact size) and "
         "McNemar's exact test for every pair (Holm-corrected).",
     )
@@ -575,19 +587,12 @@ def _check_output_file(path: Path | None, flag: str) -> None:
 
 
 def _write_output(path: Path, flag: str, write: Callable[[Path], object]) -> Path:
-    """``write`` a temporary file beside ``path``, then rename it into place, so neither a
-    failure nor a signal leaves half a file; an OSError is one line naming the file."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    """``write`` the file atomically (neither a failure nor a signal leaves half a file);
+    an OSError is one line naming the file."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write(temporary)
-        os.replace(temporary, path)
+        return atomic_write(path, write)
     except OSError as exc:
         raise InputError(f"cannot write {flag} {path}: {exc.strerror or exc}") from exc
-    finally:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
-    return path
 
 
 _COMMANDS = {
