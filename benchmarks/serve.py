@@ -316,7 +316,9 @@ async def malformed_load(base: str, count: int, concurrency: int = 8) -> dict:
     }
 
 
-def main() -> None:
+def parse_args() -> tuple[argparse.Namespace, list[str]]:
+    """The options, and which of the paths were left at their defaults (the record's
+    command leaves those out)."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -344,84 +346,116 @@ def main() -> None:
     # in-process baseline's alike
     parser.add_argument("--out", type=Path, default=RESULTS / "serve.json")
     args = parser.parse_args()
-    load_at_start = settle_machine(args)
     default_paths = [
         name for name in ("data", "train") if getattr(args, name) == parser.get_default(name)
     ]
-    print(f"load average at start: {load_at_start}", flush=True)
+    return args, default_paths
 
-    with tempfile.TemporaryDirectory() as scratch:
-        model_dir = args.model
-        if model_dir is None:
-            model_dir = Path(scratch) / "model"
-            subprocess.run(
-                [sys.executable, "-m", "workbench", "train", "--data", str(args.train),
-                 "--out", str(model_dir), "--quiet"],
-                check=True,
-            )  # fmt: skip
-        texts = load_table(args.data, "text", None).texts
-        model = load_model(model_dir, device="cpu")
-        labels = [str(label) for label in model.classes_]
-        expected = np.stack([model.predict_proba([t])[0] for t in texts])
-        # This client holds torch and the model too: keep their ~400,000 objects out of its
-        # garbage collections, whose full passes stalled every request in flight (~250 ms).
-        gc.freeze()
-        baseline_before = in_process_throughput(model, texts)
 
-        port = free_port()
-        base = f"http://{HOST}:{port}"
-        server = start_server(model_dir, port, args.threads)
-        try:
-            wait_until_up(base, server)
-            # The server warms its explainer up (shap compiles on first use, ~12 s) in the
-            # background: one explanation waits for that, so it does not overlap the timing.
-            httpx.post(f"{base}/explain", json={"text": texts[0]}, timeout=300).raise_for_status()
-            run_async(predict_load(base, texts, expected, labels, 8, 300, server.pid))  # warm-up
-            levels = [int(c) for c in args.concurrency.split(",")]
-            rows = []
-            for concurrency in levels:
-                # measured just before each level, while the server idles: on a shared
-                # machine the load drifts between levels, and the ratio should not
-                adjacent = in_process_throughput(model, texts, min_seconds=2.0)
-                row = run_async(
-                    predict_load(
-                        base, texts, expected, labels, concurrency, args.requests, server.pid
-                    )
-                )
-                row["in_process_throughput"] = adjacent
-                row["ratio_vs_in_process"] = row["throughput"] / adjacent
-                rows.append(row)
-                print(
-                    f"c={concurrency}: {row['throughput']:.0f}/s p50 {row['p50_ms']:.1f} ms "
-                    f"p99 {row['p99_ms']:.1f} ms errors {row['errors']}; in-process "
-                    f"{adjacent:.0f}/s",
-                    flush=True,
-                )
-            mixed = None
-            if args.explainers:
-                mixed = run_async(
-                    predict_beside_explanations(
-                        base,
-                        texts,
-                        expected,
-                        labels,
-                        args.requests,
-                        args.explainers,
-                        server.pid,
-                    )
-                )
-            malformed = run_async(malformed_load(base, args.malformed))
-            after = run_async(predict_load(base, texts, expected, labels, 8, 200, server.pid))
-            health = httpx.get(f"{base}/health", timeout=10).json()
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-        baseline_after = in_process_throughput(model, texts)
+def train_default_model(train: Path, model_dir: Path) -> Path:
+    """``workbench train`` of the default transformer on ``train``, into ``model_dir``."""
+    subprocess.run(
+        [sys.executable, "-m", "workbench", "train", "--data", str(train),
+         "--out", str(model_dir), "--quiet"],
+        check=True,
+    )  # fmt: skip
+    return model_dir
 
+
+def measure(args: argparse.Namespace, model_dir: Path, model, texts: list[str]) -> dict:
+    """The server's runs (see :func:`load_server`) between two in-process baselines."""
+    labels = [str(label) for label in model.classes_]
+    expected = np.stack([model.predict_proba([t])[0] for t in texts])
+    # This client holds torch and the model too: keep their ~400,000 objects out of its
+    # garbage collections, whose full passes stalled every request in flight (~250 ms).
+    gc.freeze()
+    baseline_before = in_process_throughput(model, texts)
+
+    port = free_port()
+    base = f"http://{HOST}:{port}"
+    server = start_server(model_dir, port, args.threads)
+    try:
+        wait_until_up(base, server)
+        runs = load_server(args, base, server.pid, model, texts, expected, labels)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    baseline_after = in_process_throughput(model, texts)
+    return runs | {"in_process_throughput": {"before": baseline_before, "after": baseline_after}}
+
+
+def load_server(
+    args: argparse.Namespace,
+    base: str,
+    server_pid: int,
+    model,
+    texts: list[str],
+    expected: np.ndarray,
+    labels: list[str],
+) -> dict:
+    """Steps 1, 3 and 4 of the module docstring against the running server, then its stats."""
+    # The server warms its explainer up (shap compiles on first use, ~12 s) in the
+    # background: one explanation waits for that, so it does not overlap the timing.
+    httpx.post(f"{base}/explain", json={"text": texts[0]}, timeout=300).raise_for_status()
+    run_async(predict_load(base, texts, expected, labels, 8, 300, server_pid))  # warm-up
+    rows = predict_levels(args, base, server_pid, model, texts, expected, labels)
+    mixed = None
+    if args.explainers:
+        mixed = run_async(
+            predict_beside_explanations(
+                base,
+                texts,
+                expected,
+                labels,
+                args.requests,
+                args.explainers,
+                server_pid,
+            )
+        )
+    malformed = run_async(malformed_load(base, args.malformed))
+    after = run_async(predict_load(base, texts, expected, labels, 8, 200, server_pid))
+    health = httpx.get(f"{base}/health", timeout=10).json()
+    return {"rows": rows, "mixed": mixed, "malformed": malformed, "after": after, "health": health}
+
+
+def predict_levels(
+    args: argparse.Namespace,
+    base: str,
+    server_pid: int,
+    model,
+    texts: list[str],
+    expected: np.ndarray,
+    labels: list[str],
+) -> list[dict]:
+    """/predict at each ``--concurrency`` level, each beside its in-process baseline."""
+    levels = [int(c) for c in args.concurrency.split(",")]
+    rows = []
+    for concurrency in levels:
+        # measured just before each level, while the server idles: on a shared
+        # machine the load drifts between levels, and the ratio should not
+        adjacent = in_process_throughput(model, texts, min_seconds=2.0)
+        row = run_async(
+            predict_load(base, texts, expected, labels, concurrency, args.requests, server_pid)
+        )
+        row["in_process_throughput"] = adjacent
+        row["ratio_vs_in_process"] = row["throughput"] / adjacent
+        rows.append(row)
+        print(
+            f"c={concurrency}: {row['throughput']:.0f}/s p50 {row['p50_ms']:.1f} ms "
+            f"p99 {row['p99_ms']:.1f} ms errors {row['errors']}; in-process "
+            f"{adjacent:.0f}/s",
+            flush=True,
+        )
+    return rows
+
+
+def print_results(runs: dict, texts: int) -> None:
+    baseline = runs["in_process_throughput"]
+    rows, mixed, malformed = runs["rows"], runs["mixed"], runs["malformed"]
     print(
-        f"\nin-process batched predict_proba on the {len(texts)} test texts: "
-        f"{baseline_before:.0f}/s before the server started, {baseline_after:.0f}/s after it "
-        "stopped; each level's ratio uses the one measured just before it"
+        f"\nin-process batched predict_proba on the {texts} test texts: "
+        f"{baseline['before']:.0f}/s before the server started, {baseline['after']:.0f}/s after "
+        "it stopped; each level's ratio uses the one measured just before it"
     )
     columns = [
         ("concurrency", "concurrency", "d"),
@@ -454,23 +488,43 @@ def main() -> None:
         f"malformed: {malformed['answered_4xx_json']}/{malformed['requests']} answered 4xx "
         f"with a JSON error; failures {malformed['failures']}"
     )
+    after = runs["after"]
     print(f"after them: /predict c=8 errors {after['errors']}, mismatches {after['mismatches']}")
-    print(f"server batching: {health['predict']}")
+    print(f"server batching: {runs['health']['predict']}")
+
+
+def check_targets(runs: dict) -> dict | None:
+    """The module docstring's targets at concurrency 64 (None when that level did not run)."""
+    rows, mixed = runs["rows"], runs["mixed"]
     top = next((r for r in rows if r["concurrency"] == 64), None)
-    targets = None
-    if top is not None:
-        targets = {
-            "c64_throughput_ratio": top["ratio_vs_in_process"],
-            "c64_throughput_ratio_met": top["ratio_vs_in_process"] >= 0.5,
-            "c64_p99_ms": top["p99_ms"],
-            "c64_p99_met": top["p99_ms"] < 100,
-            "zero_errors": all(
-                r["errors"] == 0 and r["mismatches"] == 0
-                for r in [*rows, after, *([mixed] if mixed else [])]
-            ),
-            "malformed_all_4xx": malformed["failures"] == 0,
-        }
-        print(f"targets: {targets}")
+    if top is None:
+        return None
+    targets = {
+        "c64_throughput_ratio": top["ratio_vs_in_process"],
+        "c64_throughput_ratio_met": top["ratio_vs_in_process"] >= 0.5,
+        "c64_p99_ms": top["p99_ms"],
+        "c64_p99_met": top["p99_ms"] < 100,
+        "zero_errors": all(
+            r["errors"] == 0 and r["mismatches"] == 0
+            for r in [*rows, runs["after"], *([mixed] if mixed else [])]
+        ),
+        "malformed_all_4xx": runs["malformed"]["failures"] == 0,
+    }
+    print(f"targets: {targets}")
+    return targets
+
+
+def main() -> None:
+    args, default_paths = parse_args()
+    load_at_start = settle_machine(args)
+    print(f"load average at start: {load_at_start}", flush=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        model_dir = args.model or train_default_model(args.train, Path(scratch) / "model")
+        texts = load_table(args.data, "text", None).texts
+        model = load_model(model_dir, device="cpu")
+        runs = measure(args, model_dir, model, texts)
+    print_results(runs, len(texts))
+    targets = check_targets(runs)
     write_record(
         args.out,
         "serve",
@@ -478,12 +532,12 @@ def main() -> None:
         load_at_start,
         model=str(args.model) if args.model else "default transformer trained in this run",
         texts=len(texts),
-        in_process_throughput={"before": baseline_before, "after": baseline_after},
-        predict=rows,
-        predict_beside_explanations=mixed,
-        malformed=malformed,
-        predict_after_malformed=after,
-        server_stats=health,
+        in_process_throughput=runs["in_process_throughput"],
+        predict=runs["rows"],
+        predict_beside_explanations=runs["mixed"],
+        malformed=runs["malformed"],
+        predict_after_malformed=runs["after"],
+        server_stats=runs["health"],
         targets=targets,
     )
 
