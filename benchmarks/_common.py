@@ -1,7 +1,7 @@
 """Shared helpers for the speed and memory benchmarks: machine facts, load, tables, JSON.
 
 Every benchmark here compares the workbench with a named baseline in the same run and
-reports the ratio (see DESIGN.md, "Performance: how it is measured"); these helpers only
+reports the ratio (see docs/design.md, "Performance: how it is measured"); these helpers only
 record where and under what load a run happened and print/write its results.
 """
 
@@ -56,6 +56,16 @@ def machine() -> dict:
     except ImportError:
         pass
     return info
+
+
+def doc_parser(doc: str) -> argparse.ArgumentParser:
+    """A script's parser: the docstring's first line as description, the text after the
+    line below it as the epilog, laid out as written."""
+    return argparse.ArgumentParser(
+        description=doc.split("\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=doc.split("\n", 2)[2],
+    )
 
 
 def add_machine_args(parser: argparse.ArgumentParser) -> None:
