@@ -39,6 +39,7 @@ from _common import (
     add_model_args,
     command_line,
     default_model,
+    doc_parser,
     load_average,
     print_table,
     wait_for_low_load,
@@ -189,12 +190,16 @@ def stage_breakdown(clf: TextClassifier, texts: list[str], repeats: int) -> dict
     return {k: {"seconds": v, "share": v / total} for k, v in stages.items()}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n", 2)[2],
-    )
+SYSTEM_NAMES = {
+    "workbench": "workbench predict_proba (sorted, dynamic pad)",
+    "workbench-bf16": "workbench predict_proba(precision='bfloat16')",
+    "hf-bert": "HF BERT same size, in-order batches of 256",
+    "plain-fixed": "same network, in-order, padded to max_length",
+}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = doc_parser(__doc__)
     add_model_args(parser)
     parser.add_argument(
         "--min-texts", type=int, default=10_000, help="dev repeated to at least this"
@@ -204,33 +209,17 @@ def main() -> None:
     parser.add_argument("--no-experiments", action="store_true", help="skip the knob experiments")
     add_machine_args(parser)
     parser.add_argument("--out", type=Path, default=RESULTS / "inference.json")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    return parser.parse_args()
 
-    clf = default_model(args)
-    _, dev = load_sst2(args.sst2, download=False)
-    texts = dev.texts * -(-args.min_texts // len(dev.texts))
-    mean_tokens = float(np.mean([len(ids) for ids in clf.tokenizer_.encode_ids(texts)]))
-    load_start = wait_for_low_load(args.wait_load, 600) if args.wait_load else load_average()
-    print(
-        f"{len(texts)} texts (SST-2 dev x {len(texts) // len(dev.texts)}), mean "
-        f"{mean_tokens:.1f} tokens incl. [CLS]; max_length {clf.model_.config.max_length}; "
-        f"torch threads {torch.get_num_threads()}; load {load_start}",
-        flush=True,
-    )
 
+def compare_systems(clf: TextClassifier, texts: list[str], args) -> tuple[list[dict], dict]:
+    """The workbench and the named baselines in interleaved rounds: the table's rows (ratios
+    to the workbench) and the medians per system."""
     systems = {
         "workbench": clf,
         "workbench-bf16": Knob(clf, precision="bfloat16"),
         "hf-bert": HFBertPredictor(clf),
         "plain-fixed": PlainFixedPredictor(clf),
-    }
-    names = {
-        "workbench": "workbench predict_proba (sorted, dynamic pad)",
-        "workbench-bf16": "workbench predict_proba(precision='bfloat16')",
-        "hf-bert": "HF BERT same size, in-order batches of 256",
-        "plain-fixed": "same network, in-order, padded to max_length",
     }
     results = interleaved(systems, texts, args.rounds, args.repeats)
     rows = []
@@ -239,7 +228,7 @@ def main() -> None:
         rows.append(
             {
                 "key": key,
-                "system": names[key],
+                "system": SYSTEM_NAMES[key],
                 **{k: v for k, v in r.items() if k != "rounds"},
                 "p50_ratio": r["p50_ms"] / ref["p50_ms"],
                 "throughput_ratio": r["throughput_per_s"] / ref["throughput_per_s"],
@@ -258,6 +247,12 @@ def main() -> None:
             ("throughput_ratio", "tput x wb", ".2f"),
         ],
     )
+    return rows, results
+
+
+def check_targets(results: dict) -> dict:
+    """p50 < 2 ms and >= 10,000 sentences/s (float32 and bfloat16), printed met or MISSED."""
+    ref = results["workbench"]
     targets = {
         "p50_ms": {"target": "< 2", "measured": ref["p50_ms"], "met": ref["p50_ms"] < 2.0},
         "throughput_per_s": {
@@ -276,7 +271,11 @@ def main() -> None:
             f"target {key} {t['target']}: measured {t['measured']:.3f} -> "
             f"{'met' if t['met'] else 'MISSED'}"
         )
+    return targets
 
+
+def breakdown_table(clf: TextClassifier, texts: list[str]) -> dict:
+    """:func:`stage_breakdown` of one text and of all ``texts``, printed side by side."""
     print("\nwhere predict_proba's time goes (workbench, mean of repeated calls)")
     breakdown = {
         "single_text": stage_breakdown(clf, texts[:1], 200),
@@ -302,7 +301,29 @@ def main() -> None:
             ("batch_share", "%", ".0f"),
         ],
     )
+    return breakdown
 
+
+def main() -> None:
+    args = parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    clf = default_model(args)
+    _, dev = load_sst2(args.sst2, download=False)
+    texts = dev.texts * -(-args.min_texts // len(dev.texts))
+    mean_tokens = float(np.mean([len(ids) for ids in clf.tokenizer_.encode_ids(texts)]))
+    load_start = wait_for_low_load(args.wait_load, 600) if args.wait_load else load_average()
+    print(
+        f"{len(texts)} texts (SST-2 dev x {len(texts) // len(dev.texts)}), mean "
+        f"{mean_tokens:.1f} tokens incl. [CLS]; max_length {clf.model_.config.max_length}; "
+        f"torch threads {torch.get_num_threads()}; load {load_start}",
+        flush=True,
+    )
+
+    rows, results = compare_systems(clf, texts, args)
+    targets = check_targets(results)
+    breakdown = breakdown_table(clf, texts)
     steady = steady_state(clf, texts, rounds=5)
     experiments = []
     if not args.no_experiments:
