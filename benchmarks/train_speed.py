@@ -34,6 +34,7 @@ from _common import (
     SHARED,
     add_machine_args,
     command_line,
+    doc_parser,
     load_average,
     print_table,
     settle_machine,
@@ -146,16 +147,47 @@ def run_workbench(args, train, dev) -> dict:
 # --------------------------------------------------------------------------- HF Trainer
 def run_hf(args, train_ids, train_labels, dev_ids, dev_labels, tokenizer) -> dict:
     import transformers
-    from transformers import (
-        BertConfig,
-        BertForSequenceClassification,
-        Trainer,
-        TrainerCallback,
-        TrainingArguments,
-    )
+    from transformers import BertForSequenceClassification, Trainer
 
     set_seed(args.seed)
-    config = BertConfig(
+    model = BertForSequenceClassification(bert_config(args, tokenizer))
+    dataset = [
+        {"input_ids": ids, "labels": int(y)} for ids, y in zip(train_ids, train_labels, strict=True)
+    ]
+    timings: dict[str, list] = {
+        "epoch_seconds": [],
+        "epoch_cpu_seconds": [],
+        "dev_accuracy_per_epoch": [],
+    }
+    timer = epoch_timer(model, dev_ids, dev_labels, tokenizer.pad_id, timings)
+    steps_per_epoch = -(-len(dataset) // args.batch_size)
+    sampling = length_grouping()
+    with tempfile.TemporaryDirectory() as out:
+        trainer = Trainer(
+            model=model,
+            args=training_arguments(args, out, steps_per_epoch, sampling),
+            train_dataset=dataset,
+            data_collator=dynamic_padding(tokenizer.pad_id),
+            callbacks=[timer],
+        )
+        started = time.perf_counter()
+        result = trainer.train()
+        total = time.perf_counter() - started
+    return {
+        "system": f"HF Trainer + BERT (transformers {transformers.__version__})",
+        **timings,
+        "total_seconds": total,
+        "steps": result.global_step,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "note": f"{sampling}, optim adamw_torch_fused, dynamic padding per batch",
+    }
+
+
+def bert_config(args, tokenizer):
+    """A ``BertConfig`` the size of the workbench model, on the same vocabulary."""
+    from transformers import BertConfig
+
+    return BertConfig(
         vocab_size=tokenizer.vocab_size,
         hidden_size=args.d_model,
         num_hidden_layers=args.num_layers,
@@ -165,13 +197,12 @@ def run_hf(args, train_ids, train_labels, dev_ids, dev_labels, tokenizer) -> dic
         pad_token_id=tokenizer.pad_id,
         num_labels=2,
     )
-    model = BertForSequenceClassification(config)
-    dataset = [
-        {"input_ids": ids, "labels": int(y)} for ids, y in zip(train_ids, train_labels, strict=True)
-    ]
-    pad_id = tokenizer.pad_id
 
-    def collate(items):  # dynamic padding, as DataCollatorWithPadding does
+
+def dynamic_padding(pad_id: int):
+    """The Trainer's collate: dynamic padding, as DataCollatorWithPadding does."""
+
+    def collate(items):
         width = max(len(it["input_ids"]) for it in items)
         input_ids = torch.full((len(items), width), pad_id, dtype=torch.long)
         for row, it in enumerate(items):
@@ -182,11 +213,13 @@ def run_hf(args, train_ids, train_labels, dev_ids, dev_labels, tokenizer) -> dic
             "labels": torch.tensor([it["labels"] for it in items]),
         }
 
-    timings: dict[str, list] = {
-        "epoch_seconds": [],
-        "epoch_cpu_seconds": [],
-        "dev_accuracy_per_epoch": [],
-    }
+    return collate
+
+
+def epoch_timer(model, dev_ids, dev_labels, pad_id: int, timings: dict[str, list]):
+    """A ``TrainerCallback`` appending each epoch's seconds, CPU seconds and dev accuracy
+    to ``timings``."""
+    from transformers import TrainerCallback
 
     def score() -> float:
         model.eval()
@@ -210,51 +243,45 @@ def run_hf(args, train_ids, train_labels, dev_ids, dev_labels, tokenizer) -> dic
             timings["epoch_seconds"].append(seconds)
             timings["dev_accuracy_per_epoch"].append(score())
 
-    steps_per_epoch = -(-len(dataset) // args.batch_size)
+    return EpochTimer()
+
+
+def length_grouping() -> dict:
+    """The ``TrainingArguments`` option for length-grouped sampling, in either spelling."""
+    from transformers import TrainingArguments
+
     sampling = {}
     if "group_by_length" in TrainingArguments.__dataclass_fields__:  # transformers 4.x
         sampling["group_by_length"] = True
     else:  # 5.x renamed it
         sampling["train_sampling_strategy"] = "group_by_length"
-    with tempfile.TemporaryDirectory() as out:
-        training_args = TrainingArguments(
-            output_dir=out,
-            num_train_epochs=args.epochs,
-            per_device_train_batch_size=args.batch_size,
-            learning_rate=args.learning_rate,
-            weight_decay=0.01,
-            warmup_steps=int(0.1 * steps_per_epoch * args.epochs),
-            lr_scheduler_type="linear",
-            max_grad_norm=1.0,
-            optim="adamw_torch_fused",
-            dataloader_num_workers=0,
-            report_to=[],
-            use_cpu=True,
-            save_strategy="no",
-            logging_strategy="no",
-            disable_tqdm=True,
-            seed=args.seed,
-            remove_unused_columns=False,
-            **sampling,
-        )
-        trainer = Trainer(
-            model=model,
-            args=training_args,
-            train_dataset=dataset,
-            data_collator=collate,
-            callbacks=[EpochTimer()],
-        )
-        started = time.perf_counter()
-        result = trainer.train()
-        total = time.perf_counter() - started
-    return {
-        "system": f"HF Trainer + BERT (transformers {transformers.__version__})",
-        **timings,
-        "total_seconds": total,
-        "steps": result.global_step,
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "note": f"{sampling}, optim adamw_torch_fused, dynamic padding per batch",
-    }
+    return sampling
+
+
+def training_arguments(args, out: str, steps_per_epoch: int, sampling: dict):
+    """The Trainer's settings: the workbench loop's optimiser, schedule and clipping."""
+    from transformers import TrainingArguments
+
+    return TrainingArguments(
+        output_dir=out,
+        num_train_epochs=args.epochs,
+        per_device_train_batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        weight_decay=0.01,
+        warmup_steps=int(0.1 * steps_per_epoch * args.epochs),
+        lr_scheduler_type="linear",
+        max_grad_norm=1.0,
+        optim="adamw_torch_fused",
+        dataloader_num_workers=0,
+        report_to=[],
+        use_cpu=True,
+        save_strategy="no",
+        logging_strategy="no",
+        disable_tqdm=True,
+        seed=args.seed,
+        remove_unused_columns=False,
+        **sampling,
+    )
 
 
 # --------------------------------------------------------------------------- plain loop
@@ -311,12 +338,22 @@ def run_plain_fixed(args, train_ids, train_labels, dev_ids, dev_labels, tokenize
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n", 2)[2],
-    )
+@dataclasses.dataclass
+class Prepared:
+    """SST-2 and the token ids the two baselines train on."""
+
+    train: object
+    dev: object
+    tokenizer: WordTokenizer
+    train_ids: list[list[int]]
+    dev_ids: list[list[int]]
+    train_labels: np.ndarray
+    dev_labels: np.ndarray
+    lengths: list[int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = doc_parser(__doc__)
     parser.add_argument(
         "--sst2", type=Path, default=SHARED / "sst2", help="folder of train/dev.tsv"
     )
@@ -339,8 +376,10 @@ def main() -> None:
     )
     add_machine_args(parser)
     parser.add_argument("--out", type=Path, default=RESULTS / "train_speed.json")
-    args = parser.parse_args()
-    load_before = settle_machine(args)
+    return parser
+
+
+def prepare(args) -> Prepared:
     train, dev = load_sst2(args.sst2, download=False)
     if args.limit:
         train = dataclasses.replace(
@@ -349,32 +388,42 @@ def main() -> None:
     # The same tokenizer the workbench's fit trains (deterministic), for the two baselines.
     tokenizer = WordTokenizer.train(train.texts)
     train_ids = tokenizer.encode_ids(train.texts, args.max_length)
-    dev_ids = tokenizer.encode_ids(dev.texts, args.max_length)
-    train_labels = np.asarray(train.labels, dtype=np.int64)
-    dev_labels = np.asarray(dev.labels, dtype=np.int64)
-    lengths = [len(i) for i in train_ids]
+    return Prepared(
+        train=train,
+        dev=dev,
+        tokenizer=tokenizer,
+        train_ids=train_ids,
+        dev_ids=tokenizer.encode_ids(dev.texts, args.max_length),
+        train_labels=np.asarray(train.labels, dtype=np.int64),
+        dev_labels=np.asarray(dev.labels, dtype=np.int64),
+        lengths=[len(i) for i in train_ids],
+    )
 
+
+def run_systems(args, data: Prepared, parser: argparse.ArgumentParser) -> list[dict]:
+    """Each of ``--systems`` in turn: its row, with medians over the epochs."""
+    baseline_inputs = (
+        data.train_ids,
+        data.train_labels,
+        data.dev_ids,
+        data.dev_labels,
+        data.tokenizer,
+    )
     rows = []
     for name in args.systems.split(","):
         load = load_average()
         print(f"[{time.strftime('%H:%M:%S')}] {name}: load {load}", flush=True)
         if name == "workbench":
-            row = run_workbench(args, train, dev)
-            row["token_slots_per_epoch"] = padded_tokens(
-                lengths, args.batch_size, name, args.seed, args.max_length
-            )
+            row = run_workbench(args, data.train, data.dev)
         elif name == "hf-trainer":
-            row = run_hf(args, train_ids, train_labels, dev_ids, dev_labels, tokenizer)
-            row["token_slots_per_epoch"] = padded_tokens(
-                lengths, args.batch_size, name, args.seed, args.max_length
-            )
+            row = run_hf(args, *baseline_inputs)
         elif name == "plain-fixed":
-            row = run_plain_fixed(args, train_ids, train_labels, dev_ids, dev_labels, tokenizer)
-            row["token_slots_per_epoch"] = padded_tokens(
-                lengths, args.batch_size, name, args.seed, args.max_length
-            )
+            row = run_plain_fixed(args, *baseline_inputs)
         else:
             parser.error(f"unknown system {name!r}")
+        row["token_slots_per_epoch"] = padded_tokens(
+            data.lengths, args.batch_size, name, args.seed, args.max_length
+        )
         row["key"] = name
         row["load_before"] = load
         row["median_epoch_seconds"] = statistics.median(row["epoch_seconds"])
@@ -384,7 +433,12 @@ def main() -> None:
             f"  {row['epoch_seconds']} s/epoch, dev acc {row['dev_accuracy_per_epoch']}", flush=True
         )
         rows.append(row)
+    return rows
 
+
+def add_ratios(rows: list[dict]) -> dict:
+    """Each row's time and accuracy against the workbench's (else the first row's): the
+    reference row."""
     ref = next((r for r in rows if r["key"] == "workbench"), rows[0])
     for r in rows:
         r["seconds_ratio_to_workbench"] = r["median_epoch_seconds"] / ref["median_epoch_seconds"]
@@ -392,9 +446,13 @@ def main() -> None:
             r["median_epoch_cpu_seconds"] / ref["median_epoch_cpu_seconds"]
         )
         r["accuracy_minus_workbench"] = r["final_dev_accuracy"] - ref["final_dev_accuracy"]
+    return ref
+
+
+def print_rows(args, data: Prepared, rows: list[dict]) -> None:
     print(
-        f"\nSST-2 train ({len(train_ids)} rows, {sum(lengths)} real tokens incl. [CLS]), "
-        f"dev {len(dev_ids)}; d_model {args.d_model}, {args.num_layers} layers, "
+        f"\nSST-2 train ({len(data.train_ids)} rows, {sum(data.lengths)} real tokens incl. "
+        f"[CLS]), dev {len(data.dev_ids)}; d_model {args.d_model}, {args.num_layers} layers, "
         f"{args.num_heads} heads, d_ff {args.d_ff}, max_length {args.max_length}, "
         f"batch {args.batch_size}, {args.epochs} epoch(s), torch threads {torch.get_num_threads()}"
     )
@@ -411,6 +469,10 @@ def main() -> None:
             ("accuracy_minus_workbench", "acc - wb", "+.4f"),
         ],
     )
+
+
+def check_targets(args, rows: list[dict], ref: dict) -> dict:
+    """The workbench at least 1.5 times as fast as the HF Trainer (when both ran)."""
     hf = next((r for r in rows if r["key"] == "hf-trainer"), None)
     targets = {}
     if hf is not None and ref["key"] == "workbench":
@@ -428,6 +490,18 @@ def main() -> None:
             f"epoch(s): workbench {ref['final_dev_accuracy']:.4f} vs HF "
             f"{hf['final_dev_accuracy']:.4f}"
         )
+    return targets
+
+
+def main() -> None:
+    parser = build_parser()
+    args = parser.parse_args()
+    load_before = settle_machine(args)
+    data = prepare(args)
+    rows = run_systems(args, data, parser)
+    ref = add_ratios(rows)
+    print_rows(args, data, rows)
+    targets = check_targets(args, rows, ref)
     write_record(
         args.out,
         "train_speed",
