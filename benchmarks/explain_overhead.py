@@ -34,6 +34,7 @@ from _common import (
     add_model_args,
     command_line,
     default_model,
+    doc_parser,
     load_average,
     print_table,
     wait_for_low_load,
@@ -205,12 +206,8 @@ def profile_one(clf, text: str, args) -> dict:
     return profiles
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n", 2)[2],
-    )
+def parse_args() -> argparse.Namespace:
+    parser = doc_parser(__doc__)
     add_model_args(parser)
     parser.add_argument("--n", type=int, default=30, help="SST-2 dev sentences to explain")
     parser.add_argument(
@@ -230,7 +227,52 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="also cProfile one of each")
     add_machine_args(parser)
     parser.add_argument("--out", type=Path, default=RESULTS / "explain_overhead.json")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def print_results(results: dict) -> None:
+    rows = [{k: v for k, v in r.items() if k != "rows"} for r in results.values()]
+    print("\nper explanation (medians); ratio = explanation / same model calls replayed alone")
+    print_table(
+        rows,
+        [
+            ("method", "method", ""),
+            ("setting", "setting", ""),
+            ("median_seconds", "s/expl", ".3f"),
+            ("median_model_seconds", "model s", ".3f"),
+            ("median_ratio", "ratio", ".2f"),
+            ("total_ratio", "ratio(sum)", ".2f"),
+            ("median_cpu_ratio", "cpu ratio", ".2f"),
+            ("median_calls", "calls", ".0f"),
+            ("median_texts_per_call", "texts/call", ".1f"),
+            ("median_direct_naive_seconds", "naive s", ".3f"),
+            ("speedup_vs_naive", "x naive", ".1f"),
+            ("median_direct_batched_seconds", "direct s", ".3f"),
+            ("speedup_vs_direct_batched", "x direct", ".2f"),
+        ],
+    )
+
+
+def check_targets(results: dict) -> dict:
+    """Overhead ratio <= 1.3 per method, printed met or MISSED."""
+    targets = {
+        f"{m}_overhead_ratio": {
+            "target": "<= 1.3",
+            "measured": r["median_ratio"],
+            "met": r["median_ratio"] <= 1.3,
+        }
+        for m, r in results.items()
+    }
+    for key, t in targets.items():
+        print(
+            f"target {key} {t['target']}: measured {t['measured']:.2f} -> "
+            f"{'met' if t['met'] else 'MISSED'}"
+        )
+    return targets
+
+
+def main() -> None:
+    args = parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
 
@@ -253,39 +295,8 @@ def main() -> None:
         flush=True,
     )
     results = measure(clf, texts, args)
-    rows = [{k: v for k, v in r.items() if k != "rows"} for r in results.values()]
-    print("\nper explanation (medians); ratio = explanation / same model calls replayed alone")
-    print_table(
-        rows,
-        [
-            ("method", "method", ""),
-            ("setting", "setting", ""),
-            ("median_seconds", "s/expl", ".3f"),
-            ("median_model_seconds", "model s", ".3f"),
-            ("median_ratio", "ratio", ".2f"),
-            ("total_ratio", "ratio(sum)", ".2f"),
-            ("median_cpu_ratio", "cpu ratio", ".2f"),
-            ("median_calls", "calls", ".0f"),
-            ("median_texts_per_call", "texts/call", ".1f"),
-            ("median_direct_naive_seconds", "naive s", ".3f"),
-            ("speedup_vs_naive", "x naive", ".1f"),
-            ("median_direct_batched_seconds", "direct s", ".3f"),
-            ("speedup_vs_direct_batched", "x direct", ".2f"),
-        ],
-    )
-    targets = {
-        f"{m}_overhead_ratio": {
-            "target": "<= 1.3",
-            "measured": r["median_ratio"],
-            "met": r["median_ratio"] <= 1.3,
-        }
-        for m, r in results.items()
-    }
-    for key, t in targets.items():
-        print(
-            f"target {key} {t['target']}: measured {t['measured']:.2f} -> "
-            f"{'met' if t['met'] else 'MISSED'}"
-        )
+    print_results(results)
+    targets = check_targets(results)
     profiles = profile_one(clf, texts[0], args) if args.profile else {}
     for method, text in profiles.items():
         print(f"\n--- cProfile, one {method} explanation ---\n" + "\n".join(text.splitlines()[:45]))
