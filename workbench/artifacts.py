@@ -35,7 +35,7 @@ from workbench.version import __version__
 try:  # POSIX; elsewhere saves to one path are not serialised
     import fcntl
 except ImportError:  # pragma: no cover - Windows
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]  # None marks the module's absence
 
 # Bumped when a change to the files would make older readers misread them.
 ARTIFACT_FORMAT = 1

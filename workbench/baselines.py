@@ -113,7 +113,7 @@ class SegmentedTerms:
 _CHARACTER_MARK = "char:"
 
 
-def _ngrams(tokens: list[str], ngram_range: tuple[int, int], joiner: str) -> list[str]:
+def _ngrams(tokens: list[str], ngram_range: tuple[int, ...], joiner: str) -> list[str]:
     """Every n-gram of ``tokens`` for n in ``ngram_range``, as scikit-learn counts them."""
     low, high = ngram_range
     return [

@@ -11,6 +11,7 @@ import itertools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -181,7 +182,9 @@ def make_loader(
         labels = torch.tensor([label for _, label, _ in items], dtype=torch.long)
         batch = {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
         if dataset.soft_labels is not None:
-            batch["soft_labels"] = torch.from_numpy(np.stack([soft for _, _, soft in items]))
+            # a dataset with soft labels has one for every item
+            softs = cast(list[np.ndarray], [soft for _, _, soft in items])
+            batch["soft_labels"] = torch.from_numpy(np.stack(softs))
         return batch
 
     return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, pin_memory=pin_memory)

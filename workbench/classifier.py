@@ -16,6 +16,7 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -52,7 +53,7 @@ from workbench.train import Callback, History, fit, resolve_device, set_seed
 from workbench.version import __version__
 
 _FILES = ("config.json", "model.safetensors", "tokenizer.json", "metrics.json")
-_CONFIGS = {
+_CONFIGS: dict[str, type[ModelConfig] | type[TrainConfig] | type[TokenizerConfig]] = {
     "model_config": ModelConfig,
     "train_config": TrainConfig,
     "tokenizer_config": TokenizerConfig,
@@ -169,7 +170,7 @@ class TextClassifier(TextEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.history_: History = fit(
             self.model_,
             encode(train_texts, train_labels, train_soft),
-            encode(val.texts, val.labels, None) if val is not None else None,
+            encode(val.texts, val.require_labels(), None) if val is not None else None,
             train_config,
             pad_id=self.tokenizer_.pad_id,
             callbacks=callbacks,
@@ -371,7 +372,7 @@ def _check_training_rows(
         # Rows without a gold label stand in as an existing label, so the usual checks
         # (kinds, classes, row numbers) still run on the whole table.
         stand_in = next((y for y in labels if y is not None), None)
-        filled = [stand_in if y is None else y for y in labels]
+        filled: list[Any] = [stand_in if y is None else y for y in labels]
         validate_labeled(LabeledTexts(texts, filled, source="training data"))
     gold = [i for i, y in enumerate(labels) if y is not None]
     classes = sorted({labels[i] for i in gold})

@@ -30,6 +30,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import Field, fields
 from pathlib import Path
+from typing import Any
 
 from workbench.artifacts import atomic_write, check_can_create, check_output_directory, load_model
 from workbench.classifier import TextClassifier
@@ -299,7 +300,9 @@ def _classifier(args: argparse.Namespace):
                 "brings its own architecture); drop it or train without --encoder"
             )
         return finetuned_encoder(args.encoder, **given)
-    settings = {kind: {} for kind in (TokenizerConfig, ModelConfig, TrainConfig)}
+    settings: dict[type, dict[str, Any]] = {
+        kind: {} for kind in (TokenizerConfig, ModelConfig, TrainConfig)
+    }
     for name, value in given.items():
         settings[_CONFIG_FIELDS[name][0]][name] = value
     if "d_model" in given:  # the MLP stays twice as wide as the model
@@ -317,9 +320,9 @@ def _train(args: argparse.Namespace) -> int:
     validation = None
     if args.val is not None:
         val = load_table(args.val, args.text_col, args.label_col, encoding=args.encoding)
-        validation = (val.texts, val.labels)
+        validation = (val.texts, val.require_labels())
     clf = _classifier(args)
-    fit_options = {
+    fit_options: dict[str, Any] = {
         "validation": validation,
         "callbacks": [PrintEpochs()],
         "progress": not args.quiet,
@@ -334,14 +337,14 @@ def _train(args: argparse.Namespace) -> int:
         distill(
             args.teacher,
             train.texts,
-            train.labels,
+            train.require_labels(),
             student=clf,
             augment_per_text=args.augment,
             cache_dir=args.cache_dir,
             **fit_options,
         )
     else:
-        clf.fit(train.texts, train.labels, **fit_options)
+        clf.fit(train.texts, train.require_labels(), **fit_options)
     history = clf.history_
     if history.interrupted and not history.epochs:
         # An untrained model must never replace a good artifact at --out.
@@ -380,16 +383,17 @@ def _evaluate(args: argparse.Namespace) -> None:
     data = load_table(
         args.data, args.text_col, args.label_col, encoding=args.encoding, min_classes=1
     )
+    gold = data.require_labels()
     proba = clf.predict_proba(data.texts)
     known = set(clf.classes_.tolist())
-    unseen = sorted({y for y in data.labels if y not in known}, key=str)
+    unseen = sorted({y for y in gold if y not in known}, key=str)
     if unseen:
         raise InputError(
             f"{args.data}: labels {unseen} are unknown to the model (it knows "
             f"{clf.classes_.tolist()}); check --label-col or the label spelling"
         )
     predicted = clf.classes_[proba.argmax(axis=1)].tolist()
-    result = evaluate(data.labels, predicted, proba, labels=clf.classes_.tolist())
+    result = evaluate(gold, predicted, proba, labels=clf.classes_.tolist())
     print(result.summary())
     if args.json is not None:
         text = json.dumps(result.to_dict(), indent=2) + "\n"
@@ -488,9 +492,11 @@ def _explain_table(args: argparse.Namespace, settings: dict) -> None:
         return
     failed = [row for row, r in enumerate(results, start=1) if isinstance(r, FailedExplanation)]
     if len(failed) == len(results):  # e.g. a setting every text trips on: say it once
+        first = results[0]
+        assert isinstance(first, FailedExplanation)  # every one failed
         raise InputError(
             f"{args.data}: none of the {len(results)} texts could be explained; data row 1: "
-            f"{results[0].error}"
+            f"{first.error}"
         )
 
     def write(path: Path) -> None:

@@ -123,12 +123,11 @@ class WordTokenizer:
         self._tokenizer = tokenizer
         # No segmenter recorded: a model from before segmentation, which kept runs whole.
         self.segmenter = segmenter or Segmenter()
-        missing = [t for t in SPECIAL_TOKENS if tokenizer.token_to_id(t) is None]
+        special = [tokenizer.token_to_id(t) for t in SPECIAL_TOKENS]
+        missing = [t for t, i in zip(SPECIAL_TOKENS, special, strict=True) if i is None]
         if missing:
             raise InputError(f"tokenizer lacks the special tokens {missing}; retrain it")
-        self.pad_id, self.unk_id, self.cls_id, self.mask_id = (
-            tokenizer.token_to_id(t) for t in SPECIAL_TOKENS
-        )
+        self.pad_id, self.unk_id, self.cls_id, self.mask_id = (i for i in special if i is not None)
         self._vocab = tokenizer.get_vocab()
 
     @classmethod
@@ -142,7 +141,7 @@ class WordTokenizer:
         # NFC, not NFKC: NFKC expands "…" to "..." (three tokens sharing one character span).
         steps = [normalizers.NFC()] + ([normalizers.Lowercase()] if config.lowercase else [])
         tokenizer.normalizer = normalizers.Sequence(steps)
-        splitters = [pre_tokenizers.WhitespaceSplit()]
+        splitters: list[pre_tokenizers.PreTokenizer] = [pre_tokenizers.WhitespaceSplit()]
         if config.split_punctuation:
             splitters.append(pre_tokenizers.Split(_WORD_OR_SYMBOL, behavior="isolated"))
         tokenizer.pre_tokenizer = pre_tokenizers.Sequence(splitters)
@@ -182,8 +181,9 @@ class WordTokenizer:
         """Encode many texts at once (the Rust tokenizer parallelises the batch)."""
         out = []
         for ids, words in self._encode(list(texts), with_words=True):
-            truncated = max_length is not None and len(ids) > max_length
-            if truncated:
+            truncated = False
+            if max_length is not None and len(ids) > max_length:
+                truncated = True
                 ids, words = ids[:max_length], words[: max_length - 1]
             out.append(Encoding(ids=ids, words=words, truncated=truncated))
         return out
@@ -231,7 +231,8 @@ class WordTokenizer:
         """The word units of ``text`` with their character spans (no truncation)."""
         return self.encode(text).words
 
-    def id_to_token(self, token_id: int) -> str:
+    def id_to_token(self, token_id: int) -> str | None:
+        """The token of ``token_id``; None for an id outside the vocabulary."""
         return self._tokenizer.id_to_token(token_id)
 
     def unknown_rate(self, texts: Sequence[str]) -> float:

@@ -118,7 +118,8 @@ def _lr_lambda(warmup_steps: int, total_steps: int):
 
 def _optimizer(model: nn.Module, config: TrainConfig, device: torch.device):
     # Decay only matrices: decaying norms, biases and embeddings hurts small models.
-    decay, no_decay = [], []
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for name, param in model.named_parameters():
         if param.requires_grad:
             is_matrix = param.ndim >= 2 and "embedding" not in name
@@ -209,10 +210,10 @@ def evaluate_loss(
         count += len(batch["labels"])
         preds.append(out.logits.argmax(-1).cpu())
         golds.append(batch["labels"].cpu())
-    total, count = sum_across_ranks([total, count], ranks)
-    preds = gather_across_ranks(torch.cat(preds).numpy(), ranks)
-    golds = gather_across_ranks(torch.cat(golds).numpy(), ranks)
-    return total / max(count, 1), preds, golds
+    loss_sum, examples = sum_across_ranks([total, count], ranks)
+    all_preds = gather_across_ranks(torch.cat(preds).numpy(), ranks)
+    all_golds = gather_across_ranks(torch.cat(golds).numpy(), ranks)
+    return loss_sum / max(examples, 1), all_preds, all_golds
 
 
 def _score(metrics: dict[str, float], monitor: str) -> float:
@@ -324,14 +325,23 @@ def _setup(
     if ranks.distributed and device.type == "cuda":
         device = torch.device("cuda", ranks.local_rank)
     model.to(device)
-    eval_model = torch.compile(model) if config.compile and device.type == "cuda" else model
+    # torch.compile types its result as a callable; given a Module it returns a Module
+    eval_model: nn.Module = (
+        torch.compile(model)  # type: ignore[assignment]
+        if config.compile and device.type == "cuda"
+        else model
+    )
     step_model = eval_model
     if ranks.distributed:  # gradients are averaged across ranks in backward
         step_model = DistributedDataParallel(
             eval_model, device_ids=[ranks.local_rank] if device.type == "cuda" else None
         )
     pin = device.type == "cuda"
-    shards = {"num_replicas": ranks.world_size, "rank": ranks.rank, "pin_memory": pin}
+    shards: dict[str, Any] = {
+        "num_replicas": ranks.world_size,
+        "rank": ranks.rank,
+        "pin_memory": pin,
+    }
     train_loader = make_loader(
         train_data, config.batch_size, pad_id, shuffle=True, seed=config.seed, **shards
     )
@@ -409,7 +419,7 @@ def _train_epoch(
         run.scheduler.step()
         state.step += 1
         state.loss = loss.item()
-        state.learning_rate = run.scheduler.get_last_lr()[0]
+        state.learning_rate = float(run.scheduler.get_last_lr()[0])
         epoch_loss += state.loss * len(batch["labels"])
         epoch_examples += len(batch["labels"])
         state.epoch_loss = epoch_loss / epoch_examples
@@ -418,10 +428,11 @@ def _train_epoch(
         # step floods a notebook's output channel (hundreds of messages per epoch).
         bar.set_postfix(loss=f"{state.loss:.4f}", epoch=state.epoch + 1, refresh=False)
         _notify(callbacks, "on_batch_end", state)
-    epoch_loss, epoch_examples = sum_across_ranks([epoch_loss, epoch_examples], run.ranks)
-    if epoch_examples:
-        state.epoch_loss = epoch_loss / epoch_examples
-    return epoch_examples
+    # A float from here: the sums travel between ranks as float64.
+    loss_sum, examples = sum_across_ranks([epoch_loss, epoch_examples], run.ranks)
+    if examples:
+        state.epoch_loss = loss_sum / examples
+    return int(examples)
 
 
 def _validate(run: _Run, state: TrainState, stopper: EarlyStopping) -> dict[str, float]:

@@ -32,7 +32,7 @@ def mcnemar_exact(b: int, c: int) -> float:
     return float(binomtest(int(b), int(b + c), 0.5, alternative="two-sided").pvalue)
 
 
-def holm(p_values: Sequence[float]) -> np.ndarray:
+def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
     """Holm's step-down adjustment: controls the family-wise error rate over all pairs.
 
     Sort the m p-values ascending; the i-th smallest (from 0) is multiplied by ``m - i``,
@@ -50,8 +50,8 @@ def holm(p_values: Sequence[float]) -> np.ndarray:
 
 
 def paired_bootstrap_diff(
-    correct_a: Sequence[bool],
-    correct_b: Sequence[bool],
+    correct_a: Sequence[bool] | np.ndarray,
+    correct_b: Sequence[bool] | np.ndarray,
     *,
     n_bootstrap: int = 1000,
     confidence: float = 0.95,

@@ -44,5 +44,5 @@ def planted_dataset(n: int = 450, seed: int = 0) -> LabeledTexts:
         if cue is not None:
             words.insert(int(rng.integers(0, len(words) + 1)), cue)
         texts.append(" ".join(words))
-        labels.append(PLANTED_WORDS.get(cue, "neutral"))
+        labels.append("neutral" if cue is None else PLANTED_WORDS[cue])
     return LabeledTexts(texts, labels, source=f"planted_dataset(n={n}, seed={seed})")

@@ -8,6 +8,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -48,7 +49,8 @@ def _read_delimited(path: Path, sep: str, encoding: str) -> dict[str, list]:
     # characters that are text; CSV quotes fields that hold commas or line breaks.
     quoting = csv.QUOTE_NONE if kind == "TSV" else csv.QUOTE_MINIMAL
     try:
-        frame = pd.read_csv(
+        # pandas-stubs want quoting as a Literal; csv's QUOTE_* constants are typed int
+        frame = pd.read_csv(  # type: ignore[call-overload]
             path,
             sep=sep,
             dtype=str,
@@ -118,8 +120,12 @@ def _missing_column(path: Path, kind: str, name: str, columns: list[str]) -> Inp
     )
 
 
-def _clean_labels(path: Path, values: list) -> list[str] | list[int]:
-    """Strip string labels, keep integer ones as int; None marks a missing label."""
+def _clean_labels(path: Path, values: list) -> list[Any]:
+    """Strip string labels, keep integer ones as int; None marks a missing label.
+
+    All ``str`` or all ``int``, with None where a label is missing (``validate_labeled``
+    refuses those rows with their row numbers).
+    """
     cleaned: list = []
     bad = []
     for i, value in enumerate(values):

@@ -39,10 +39,19 @@ class LabeledTexts:
     def __len__(self) -> int:
         return len(self.texts)
 
+    def require_labels(self) -> list[Any]:
+        """``labels`` (all ``str`` or all ``int``), for data loaded with a label column."""
+        if self.labels is None:
+            raise InputError(
+                f"{self.source}: the texts have no labels; load them with a label column "
+                f"(label_col=, CLI --label-col)"
+            )
+        return self.labels
+
     def subset(self, indices: Sequence[int] | np.ndarray) -> LabeledTexts:
         """Return the rows at ``indices`` (in that order), keeping ``source``."""
         rows = [int(i) for i in indices]
-        labels = None if self.labels is None else [self.labels[i] for i in rows]
+        labels: list[Any] | None = None if self.labels is None else [self.labels[i] for i in rows]
         return LabeledTexts([self.texts[i] for i in rows], labels, self.source)
 
 
@@ -176,9 +185,10 @@ def validate_labeled(data: LabeledTexts, *, min_classes: int = 2) -> None:
         )
     not_scalar = [i for i, label in enumerate(labels) if not isinstance(label, (str, int, float))]
     if not_scalar:
-        example = labels[not_scalar[0]]
+        bad_label = labels[not_scalar[0]]
         raise InputError(
-            f"{source}: label {at_rows(not_scalar)} is a {type(example).__name__} ({example!r}); "
+            f"{source}: label {at_rows(not_scalar)} is a {type(bad_label).__name__} "
+            f"({bad_label!r}); "
             f"labels must be strings or integers, one class name per row."
         )
     first_of_kind: dict[str, int] = {}
@@ -215,7 +225,7 @@ def check_validation_labels(validation: LabeledTexts | None, classes: Sequence) 
     """Every validation label must be one the model learns from its training labels."""
     if validation is None:
         return
-    unseen = sorted(set(validation.labels) - set(classes), key=str)
+    unseen = sorted(set(validation.require_labels()) - set(classes), key=str)
     if unseen:
         raise InputError(
             f"validation labels {unseen} never occur in the training data "

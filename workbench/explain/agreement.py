@@ -89,7 +89,8 @@ def agreement(a: Explanation, b: Explanation, *, k: int = 5, label=None) -> dict
 
 
 def _unique_names(explanations: Sequence[Explanation]) -> list[str]:
-    names, seen = [], {}
+    names: list[str] = []
+    seen: dict[str, int] = {}
     for e in explanations:
         seen[e.method] = seen.get(e.method, 0) + 1
         names.append(e.method if seen[e.method] == 1 else f"{e.method} ({seen[e.method]})")

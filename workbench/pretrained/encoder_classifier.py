@@ -92,6 +92,8 @@ class PretrainedEncoderClassifier(_PieceModel, TextEstimatorMixin, ClassifierMix
         monitor: the validation score early stopping watches: "accuracy", "macro_f1" or "loss".
     """
 
+    model_: MeanPooledEncoder | None  # None: a frozen encoder under the probe head_
+
     def __init__(
         self,
         model_name_or_path: str = MINILM_HUB_NAME,
@@ -105,7 +107,7 @@ class PretrainedEncoderClassifier(_PieceModel, TextEstimatorMixin, ClassifierMix
         device: str = "auto",
         calibrate: bool = True,
         patience: int = 2,
-        monitor: str = "accuracy",
+        monitor: Literal["accuracy", "macro_f1", "loss"] = "accuracy",
     ) -> None:
         self.model_name_or_path = model_name_or_path
         self.mode = mode
@@ -157,13 +159,15 @@ class PretrainedEncoderClassifier(_PieceModel, TextEstimatorMixin, ClassifierMix
             self.classes_ = self.head_.classes_
             return self
         train, val = _split_for_fit(texts, labels, validation, val_size, self.seed)
-        self.classes_ = np.array(sorted(set(train.labels)))
+        self.classes_ = np.array(sorted(set(train.require_labels())))
         index = {label: i for i, label in enumerate(self.classes_.tolist())}
         check_validation_labels(val, self.classes_.tolist())
         self.model_ = MeanPooledEncoder(encoder, len(self.classes_))
 
         def encode(data: LabeledTexts) -> TokenizedDataset:
-            return TokenizedDataset(self._encode_ids(data.texts), [index[y] for y in data.labels])
+            return TokenizedDataset(
+                self._encode_ids(data.texts), [index[y] for y in data.require_labels()]
+            )
 
         config = TrainConfig(
             num_epochs=self.num_epochs,

@@ -29,6 +29,10 @@ class HFSequenceClassifier(_PieceModel):
     1 (the model's own probabilities), since there is no validation split to fit one on.
     """
 
+    model_: SequenceClassificationNetwork
+    calibration_: Calibration
+    source_: str
+
     @classmethod
     def load(cls, directory: str | os.PathLike, device: str = "cpu") -> HFSequenceClassifier:
         path = check_model_directory(directory)

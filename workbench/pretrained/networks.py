@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -19,6 +21,8 @@ class _HFNetwork(nn.Module):
     """
 
     pooling: str
+    # A transformers PreTrainedModel; transformers is optional and imported lazily.
+    backbone: Any
 
     @property
     def token_embedding(self) -> nn.Module:
@@ -61,7 +65,7 @@ class MeanPooledEncoder(_HFNetwork):
     def __init__(self, backbone: nn.Module, num_labels: int) -> None:
         super().__init__()
         self.backbone = backbone
-        self.head = nn.Linear(backbone.config.hidden_size, num_labels)
+        self.head = nn.Linear(self.backbone.config.hidden_size, num_labels)
 
     def forward(
         self, input_ids, attention_mask=None, labels=None, output_attentions=False, presence=None

@@ -4,6 +4,7 @@ tied to the project's words."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -12,6 +13,7 @@ from workbench.batching import batched_logits
 from workbench.calibration import scaled_softmax
 from workbench.data import as_text_list
 from workbench.estimators import check_fitted
+from workbench.pretrained.networks import _HFNetwork
 from workbench.tokenizer import WordPieces, align_pieces, split_words
 
 
@@ -22,6 +24,13 @@ class _PieceModel:
     ``device_``, ``max_length`` and ``temperature_``.
     """
 
+    model_: _HFNetwork | None  # None: PretrainedEncoderClassifier's frozen-encoder probe
+    hf_tokenizer_: Any  # a transformers tokenizer; transformers is imported lazily
+    classes_: np.ndarray
+    device_: torch.device
+    max_length: int
+    temperature_: float
+
     def _encode_ids(self, texts: list[str]) -> list[list[int]]:
         return self.hf_tokenizer_(texts, truncation=True, max_length=self.max_length)["input_ids"]
 
@@ -30,13 +39,13 @@ class _PieceModel:
         """Raw scores ``(n, k)`` (before the temperature); texts are length-sorted into
         batches, results returned in the input order."""
         check_fitted(self, "hf_tokenizer_")
-        if self.model_.training:
-            self.model_.eval()
+        network = self.model_
+        assert network is not None  # a frozen-encoder probe predicts with its head_ instead
+        if network.training:
+            network.eval()
         ids = self._encode_ids(as_text_list(texts))
         pad_id = self.hf_tokenizer_.pad_token_id
-        return batched_logits(
-            self.model_, ids, pad_id, len(self.classes_), self.device_, batch_size
-        )
+        return batched_logits(network, ids, pad_id, len(self.classes_), self.device_, batch_size)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated class probabilities ``(n, k)``, columns in ``classes_`` order:
@@ -49,6 +58,7 @@ class _PieceModel:
 
     def num_parameters(self) -> int:
         check_fitted(self, "hf_tokenizer_")
+        assert self.model_ is not None  # PretrainedEncoderClassifier counts its probe itself
         return self.model_.num_parameters()
 
     def word_pieces(self, text: str) -> WordPieces:

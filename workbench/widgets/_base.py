@@ -200,7 +200,7 @@ def labelled(label: str, *children: widgets.Widget) -> widgets.HBox:
     )
 
 
-def html_table(rows: Iterable[Sequence[Any]], header: Sequence[str]) -> str:
+def html_table(rows: Iterable[Sequence[Any]], header: Iterable[str]) -> str:
     """A small bordered table; every cell is escaped."""
     cell = "padding:3px 10px;border-bottom:1px solid #e0e0e0;text-align:left"
     head = "".join(

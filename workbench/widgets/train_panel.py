@@ -394,8 +394,8 @@ class TrainPanel(Panel):
         self._say(f"training on {len(train)} texts, validating on {len(validation)}", "busy")
         classifier.fit(
             train.texts,
-            train.labels,
-            validation=(validation.texts, validation.labels),
+            train.require_labels(),
+            validation=(validation.texts, validation.require_labels()),
             callbacks=[LiveCurves(self), *self.callbacks],
             stop_event=self._stop_event,
             progress=False,
@@ -404,7 +404,7 @@ class TrainPanel(Panel):
         proba = classifier.predict_proba(validation.texts)
         labels = classifier.classes_.tolist()
         evaluation = evaluate(
-            validation.labels,
+            validation.require_labels(),
             [labels[i] for i in proba.argmax(axis=1)],
             proba,
             labels=labels,
