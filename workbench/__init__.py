@@ -11,6 +11,7 @@ from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
 from workbench.data import LabeledTexts, load_reviews, load_sst2, load_table, stratified_split
 from workbench.distill import augment, distill
 from workbench.errors import InputError
+from workbench.estimators import TextModel
 from workbench.evaluate import Evaluation, evaluate
 from workbench.model import (
     BagOfEmbeddingsClassifier,
@@ -33,6 +34,7 @@ __all__ = [
     "LabeledTexts",
     "ModelConfig",
     "TextClassifier",
+    "TextModel",
     "TfidfLogisticRegression",
     "TokenizerConfig",
     "TrainConfig",

@@ -43,6 +43,7 @@ from workbench.data import (
     validation_data,
 )
 from workbench.errors import InputError
+from workbench.estimators import TextModel
 from workbench.tokenizer import UNK, split_words
 
 # What a masked word becomes: the WordTokenizer maps the literal text "[UNK]" to its
@@ -128,18 +129,20 @@ def augment(
 
 
 # ------------------------------------------------------------------ teacher labels
-def _resolve_teacher(teacher: Any) -> tuple[Any, Path | None]:
+def _resolve_teacher(teacher: TextModel | str | os.PathLike) -> tuple[TextModel, Path | None]:
     """The teacher model, and its artifact directory when it was given as a path."""
     directory = None
     if isinstance(teacher, (str, os.PathLike)):
         directory = Path(teacher)
-        teacher = load_model(directory)
-    if not (hasattr(teacher, "predict_proba") and hasattr(teacher, "classes_")):
+        model: TextModel = load_model(directory)
+    else:
+        model = teacher
+    if not (hasattr(model, "predict_proba") and hasattr(model, "classes_")):
         raise InputError(
             f"a teacher needs predict_proba() and classes_ (a trained model or an artifact "
-            f"directory); got {type(teacher).__name__}"
+            f"directory); got {type(model).__name__}"
         )
-    return teacher, directory
+    return model, directory
 
 
 def _file_sha256(path: Path) -> str:
@@ -165,7 +168,7 @@ def artifact_fingerprint(directory: str | os.PathLike) -> str:
     return hashlib.sha256(json.dumps(entries).encode()).hexdigest()
 
 
-def _teacher_fingerprint(teacher: Any, directory: Path | None) -> str:
+def _teacher_fingerprint(teacher: TextModel, directory: Path | None) -> str:
     if directory is not None:
         return artifact_fingerprint(directory)
     if not hasattr(teacher, "save"):
@@ -179,7 +182,7 @@ def _teacher_fingerprint(teacher: Any, directory: Path | None) -> str:
         return artifact_fingerprint(teacher.save(Path(scratch) / "teacher"))
 
 
-def _ask_teacher(teacher: Any, texts: list[str], progress: bool) -> np.ndarray:
+def _ask_teacher(teacher: TextModel, texts: list[str], progress: bool) -> np.ndarray:
     k = len(teacher.classes_)
     chunks = [np.empty((0, k))]
     starts = range(0, len(texts), _TEACHER_CHUNK)
@@ -250,7 +253,7 @@ def _cached_probabilities(
 
 
 # ------------------------------------------------------------------ distillation
-def _column_order(teacher: Any, labels: list) -> list[int]:
+def _column_order(teacher: TextModel, labels: list) -> list[int]:
     """Teacher columns in sorted label order (the student's ``classes_``)."""
     teacher_labels = plain_labels(list(teacher.classes_))
     data_labels = sorted(set(labels))
@@ -289,7 +292,9 @@ class TransferSet:
             self.texts,
             self.labels,
             soft_labels=self.soft_labels,
-            validation=None if validation is None else (validation.texts, validation.labels),
+            validation=None
+            if validation is None
+            else (validation.texts, validation.require_labels()),
             val_size=0,
             **fit_kwargs,
         )
@@ -297,7 +302,7 @@ class TransferSet:
     def to_frame(self) -> pd.DataFrame:
         rows = {
             "text": [*self.texts, *(self.validation.texts if self.validation else [])],
-            "label": [*self.labels, *(self.validation.labels if self.validation else [])],
+            "label": [*self.labels, *(self.validation.require_labels() if self.validation else [])],
         }
         held_out = len(self.validation) if self.validation else 0
         rows["split"] = [
@@ -353,7 +358,7 @@ def reviews_transfer_set() -> TransferSet:
 
 
 def transfer_set(
-    teacher: Any,
+    teacher: TextModel | str | os.PathLike,
     texts: Sequence[str],
     labels: Sequence,
     *,
@@ -377,7 +382,7 @@ def transfer_set(
     teacher, directory = _resolve_teacher(teacher)
     data = LabeledTexts(as_text_list(texts), plain_labels(labels), source="training data")
     validate_labeled(data)
-    order = _column_order(teacher, data.labels)
+    order = _column_order(teacher, data.require_labels())
     train, held_out = data, None
     if validation is not None:
         held_out = validation_data(validation)
@@ -388,15 +393,15 @@ def transfer_set(
     proba = _cached_probabilities(teacher, directory, transfer, cache_dir, progress)
     return TransferSet(
         texts=transfer,
-        labels=train.labels + [None] * len(extra),
+        labels=train.require_labels() + [None] * len(extra),
         soft_labels=proba[:, order],
-        classes=sorted(set(data.labels)),
+        classes=sorted(set(data.require_labels())),
         validation=held_out,
     )
 
 
 def distill(
-    teacher: Any,
+    teacher: TextModel | str | os.PathLike,
     texts: Sequence[str],
     labels: Sequence,
     *,

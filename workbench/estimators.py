@@ -10,18 +10,43 @@ are scikit-learn estimators, so ``clone``, ``Pipeline``, ``GridSearchCV`` and
 - their tags say they read a 1-D sequence of strings, not a 2-D numeric array;
 - ``fit(texts, y)`` takes ``y`` as scikit-learn does: a column vector is ravelled with
   a ``DataConversionWarning``; ``None`` gets a message instead of a ``TypeError``.
+
+:class:`TextModel` is the contract the rest of the package types its models with: any
+object with ``fit``, ``predict_proba`` and ``classes_``, the workbench's or not.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from sklearn.exceptions import DataConversionWarning, NotFittedError
 
 from workbench.data import plain_labels
 from workbench.errors import InputError
+
+
+@runtime_checkable
+class TextModel(Protocol):
+    """A text model, by scikit-learn's conventions: anything with ``fit``,
+    ``predict_proba`` and ``classes_``.
+
+    ``fit(texts, labels)`` learns from a sequence of strings and one label per text;
+    ``predict_proba(texts)`` returns an ``(n, k)`` float array whose rows sum to 1, its
+    columns in ``classes_`` order. Every part of the package above the models (evaluation,
+    comparison, explanation, the panels, the CLI, serving) takes any such model. As a
+    runtime check, ``isinstance(model, TextModel)`` holds only for a fitted model: its
+    ``classes_`` exist once it is fitted.
+    """
+
+    @property
+    def classes_(self) -> np.ndarray: ...
+
+    def fit(self, texts: Sequence[str], labels: Sequence[Any], /) -> Any: ...
+
+    def predict_proba(self, texts: Sequence[str], /) -> np.ndarray: ...
 
 
 class NotFittedModelError(InputError, NotFittedError):
@@ -43,7 +68,7 @@ def check_fitted(model: object, attribute: str) -> None:
         )
 
 
-def fit_labels(labels: Sequence | None) -> list:
+def fit_labels(labels: Sequence | np.ndarray | None) -> list:
     """``labels`` as a plain list, read the way scikit-learn reads ``y``."""
     if labels is None:
         raise InputError("fit needs labels: give y, one label per text (got None)")
@@ -66,7 +91,8 @@ class TextEstimatorMixin:
     ``ClassifierMixin`` in the bases)."""
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
+        # a mixin: the scikit-learn base that defines __sklearn_tags__ follows it in the MRO
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
         tags.input_tags.string = True
         tags.input_tags.one_d_array = True
         tags.input_tags.two_d_array = False

@@ -30,6 +30,7 @@ from sklearn.metrics import (
 
 from workbench.data import plain
 from workbench.errors import InputError
+from workbench.estimators import TextModel
 
 # Rows of a probability matrix may drift from 1 by float32 rounding in softmax;
 # anything further off means the columns are not probabilities (e.g. logits).
@@ -499,7 +500,7 @@ class Latency:
         return asdict(self)
 
 
-def measure_latency(model: Any, texts: Sequence[str], *, repeats: int = 200) -> Latency:
+def measure_latency(model: TextModel, texts: Sequence[str], *, repeats: int = 200) -> Latency:
     """Time ``model.predict_proba``: one text at a time, then all ``texts`` in one call.
 
     Single-text latency is measured over ``repeats`` calls cycling through ``texts``

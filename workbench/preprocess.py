@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 import pandas as pd
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from workbench.data import LabeledTexts
+from workbench.estimators import TextModel
 from workbench.tokenizer import split_words
 
 # Stop-word lists usually include these; for sentiment they carry the verdict.
@@ -80,7 +80,7 @@ def preprocess(
 def preprocessing_study(
     train: LabeledTexts,
     test: LabeledTexts,
-    make_model: Callable[[], Any],
+    make_model: Callable[[], TextModel],
     *,
     variants: Mapping[str, Mapping[str, bool]] = VARIANTS,
     groups: Mapping[str, Sequence[bool]] | None = None,
@@ -96,7 +96,9 @@ def preprocessing_study(
         test_texts = [preprocess(t, **steps) for t in test.texts]
         # A text that preprocessing empties still needs a prediction (and models refuse
         # blank training texts): it becomes a lone "." that carries no sentiment.
-        model = make_model().fit([preprocess(t, **steps) or "." for t in train.texts], train.labels)
+        model = make_model().fit(
+            [preprocess(t, **steps) or "." for t in train.texts], train.require_labels()
+        )
         predicted = model.predict([t or "." for t in test_texts])
         correct = predicted == pd.Series(test.labels).to_numpy()
         row = {"variant": name, "accuracy": float(correct.mean())}

@@ -18,6 +18,7 @@ from workbench.baselines import TfidfLogisticRegression
 from workbench.classifier import TextClassifier
 from workbench.config import MODEL_PRESETS, ModelConfig, TrainConfig
 from workbench.errors import InputError
+from workbench.estimators import TextModel
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def registered_models() -> dict[str, str]:
     return {name: entry.description for name, entry in _REGISTRY.items()}
 
 
-def make_model(name: str, *, seed: int = 0, **options: Any) -> Any:
+def make_model(name: str, *, seed: int = 0, **options: Any) -> TextModel:
     """An unfitted model from the registry; ``options`` the factory does not take are dropped."""
     _check_registered([name])
     factory = _REGISTRY[name].factory
@@ -70,8 +71,10 @@ def make_model(name: str, *, seed: int = 0, **options: Any) -> Any:
 
 
 def resolve_models(
-    models: Sequence[str | tuple[str, Any]], seed: int = 0, options: dict[str, Any] | None = None
-) -> list[tuple[str, Any]]:
+    models: Sequence[str | tuple[str, TextModel]],
+    seed: int = 0,
+    options: dict[str, Any] | None = None,
+) -> list[tuple[str, TextModel]]:
     """``(name, unfitted model)`` for each registry name or ``(name, estimator)`` pair.
 
     Names are built with :func:`make_model` (``seed`` and the ``options`` their factory
@@ -89,7 +92,7 @@ def resolve_models(
             'e.g. ["tfidf-logreg", "transformer-small"]'
         )
     _check_registered([item for item in models if isinstance(item, str)])
-    entries: list[tuple[str, Any]] = []
+    entries: list[tuple[str, TextModel]] = []
     for item in models:
         if isinstance(item, str):
             entries.append((item, make_model(item, seed=seed, **(options or {}))))

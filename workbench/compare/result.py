@@ -19,6 +19,7 @@ from workbench.compare.report import comparison_page, format_leaderboard
 from workbench.compare.stats import holm, mcnemar_exact, paired_bootstrap_diff
 from workbench.data import LabeledTexts, plain
 from workbench.errors import InputError
+from workbench.estimators import TextModel
 from workbench.evaluate import Evaluation
 
 LEADERBOARD_COLUMNS = [
@@ -56,7 +57,7 @@ class Comparison:
     leaderboard: pd.DataFrame
     evaluations: dict[str, Evaluation]
     probabilities: dict[str, np.ndarray]
-    models: dict[str, Any]
+    models: dict[str, TextModel]
     labels: list
     test: LabeledTexts
     seed: int = 0

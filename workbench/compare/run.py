@@ -18,6 +18,7 @@ from workbench.compare.registry import resolve_models, signature_names
 from workbench.compare.result import LEADERBOARD_COLUMNS, Comparison
 from workbench.data import LabeledTexts, plain, validate_labeled
 from workbench.errors import InputError, describe_error
+from workbench.estimators import TextModel
 from workbench.evaluate import Evaluation, evaluate, measure_latency
 from workbench.train import Callback, set_seed
 
@@ -27,7 +28,7 @@ class LabelMismatchError(InputError):
 
 
 def compare(
-    models: Sequence[str | tuple[str, Any]],
+    models: Sequence[str | tuple[str, TextModel]],
     train: LabeledTexts,
     test: LabeledTexts,
     *,
@@ -100,7 +101,7 @@ def compare(
             latency_repeats=latency_repeats,
             callbacks=callbacks,
         )
-        if result is not None:
+        if result is not None and proba is not None:  # both or neither
             evaluations[name], probabilities[name], fitted_models[name] = result, proba, model
         if row["error"]:
             errors[name] = row["error"]
@@ -121,7 +122,7 @@ def compare(
 
 def _run_one(
     name: str,
-    model: Any,
+    model: TextModel,
     *,
     train: LabeledTexts | None,
     test: LabeledTexts,
@@ -146,7 +147,7 @@ def _run_one(
         proba = _align_columns(name, model, proba, labels, len(test))
         latency = measure_latency(model, test.texts, repeats=latency_repeats)
         result = evaluate(  # also rejects "probabilities" that are not (NaN, logits)
-            test.labels,
+            test.require_labels(),
             [labels[i] for i in proba.argmax(axis=1)],
             proba,
             labels=labels,
@@ -199,8 +200,8 @@ def _check_data(train: LabeledTexts, test: LabeledTexts) -> list:
     validate_labeled(train)
     _check_test(test)
     try:
-        labels = sorted(set(train.labels))
-        unseen = sorted(set(test.labels) - set(labels), key=str)
+        labels = sorted(set(train.require_labels()))
+        unseen = sorted(set(test.require_labels()) - set(labels), key=str)
     except TypeError as exc:
         raise InputError("train and test labels mix strings and integers; use one kind") from exc
     if unseen:
@@ -214,9 +215,10 @@ def _check_data(train: LabeledTexts, test: LabeledTexts) -> list:
 def _check_test(test: LabeledTexts) -> None:
     if len(test) == 0:
         raise InputError(f"{test.source}: the test set is empty; give it labelled rows")
-    if len(test.labels) != len(test.texts):
+    labels = test.require_labels()
+    if len(labels) != len(test.texts):
         raise InputError(
-            f"{test.source}: {len(test.texts)} texts but {len(test.labels)} labels; "
+            f"{test.source}: {len(test.texts)} texts but {len(labels)} labels; "
             "give one label per text"
         )
     bad = [i for i, t in enumerate(test.texts) if not isinstance(t, str) or not t.strip()]
@@ -225,24 +227,24 @@ def _check_test(test: LabeledTexts) -> None:
             f"{test.source}: test text {bad[0] + 1} is empty or not a string "
             f"({len(bad)} such row(s)); fill in or remove those rows"
         )
-    missing = [i for i, y in enumerate(test.labels) if y is None]
+    missing = [i for i, y in enumerate(labels) if y is None]
     if missing:
         raise InputError(
             f"{test.source}: test row {missing[0] + 1} has no label; fill in the labels"
         )
 
 
-def _fit_quietly(model: Any, train: LabeledTexts, callbacks: Sequence[Callback] = ()) -> None:
+def _fit_quietly(model: TextModel, train: LabeledTexts, callbacks: Sequence[Callback] = ()) -> None:
     # Only a fit that names ``progress`` or ``callbacks`` gets it: a **kwargs fit (a
     # scikit-learn Pipeline) would route it to its steps, which reject it.
     accepted = signature_names(model.fit)[0]
     kwargs: dict[str, Any] = {"progress": False} if "progress" in accepted else {}
     if callbacks and "callbacks" in accepted:
         kwargs["callbacks"] = list(callbacks)
-    model.fit(list(train.texts), list(train.labels), **kwargs)
+    model.fit(list(train.texts), list(train.require_labels()), **kwargs)
 
 
-def _check_classes(name: str, model: Any, labels: list) -> None:
+def _check_classes(name: str, model: TextModel, labels: list) -> None:
     classes = getattr(model, "classes_", None)
     if classes is None:
         raise InputError(
@@ -258,7 +260,9 @@ def _check_classes(name: str, model: Any, labels: list) -> None:
         )
 
 
-def _align_columns(name: str, model: Any, proba: np.ndarray, labels: list, n: int) -> np.ndarray:
+def _align_columns(
+    name: str, model: TextModel, proba: np.ndarray, labels: list, n: int
+) -> np.ndarray:
     """Reorder columns from the model's ``classes_`` to the comparison's label order."""
     if proba.shape != (n, len(labels)):
         raise ValueError(
@@ -268,7 +272,7 @@ def _align_columns(name: str, model: Any, proba: np.ndarray, labels: list, n: in
     return proba[:, [classes.index(label) for label in labels]]
 
 
-def _parameters(model: Any) -> float:
+def _parameters(model: TextModel) -> float:
     counter = getattr(model, "num_parameters", None)
     if not callable(counter):
         return math.nan
@@ -278,10 +282,11 @@ def _parameters(model: Any) -> float:
         return math.nan
 
 
-def _artifact_bytes(model: Any) -> float:
-    if not callable(getattr(model, "save", None)):
+def _artifact_bytes(model: TextModel) -> float:
+    save = getattr(model, "save", None)
+    if not callable(save):
         return math.nan
     with tempfile.TemporaryDirectory(prefix="workbench-compare-") as scratch:
         target = Path(scratch) / "artifact"
-        model.save(target)
+        save(target)
         return float(sum(p.stat().st_size for p in target.rglob("*") if p.is_file()))

@@ -29,7 +29,7 @@ import numpy as np
 
 from workbench.data import check_count, check_utf8, plain
 from workbench.errors import InputError
-from workbench.estimators import check_fitted
+from workbench.estimators import TextModel, check_fitted
 from workbench.tokenizer import Word, split_words
 
 # SHAP's and LIME's maskers write a placeholder where a word was removed; the predictor
@@ -45,13 +45,13 @@ MASK_SENTINEL = "\x00"
 _CONTROL_CHARACTER = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 
 
-def word_units(model: Any, text: str) -> list[Word]:
+def word_units(model: TextModel, text: str) -> list[Word]:
     """The word units of ``text`` for ``model``: its tokenizer's words, or the default rule."""
     tokenizer = getattr(model, "tokenizer_", None)
     return tokenizer.words(text) if tokenizer is not None else split_words(text)
 
 
-def visible_word_count(model: Any, text: str, words: Sequence[Word]) -> int:
+def visible_word_count(model: TextModel, text: str, words: Sequence[Word]) -> int:
     """How many leading words the model actually reads: all of them, unless the model
     truncates its input (models that do say so through ``word_pieces(text)``)."""
     pieces = getattr(model, "word_pieces", None)
@@ -80,7 +80,7 @@ class ModelPredictor:
     for. ``evaluations`` counts the texts the model really scored.
     """
 
-    def __init__(self, model: Any, batch_size: int = 256) -> None:
+    def __init__(self, model: TextModel, batch_size: int = 256) -> None:
         if not hasattr(model, "predict_proba"):
             raise InputError(
                 f"{type(model).__name__} has no predict_proba; explainers need a model that "

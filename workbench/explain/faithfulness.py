@@ -52,6 +52,7 @@ import numpy as np
 from scipy.integrate import trapezoid
 
 from workbench.errors import InputError
+from workbench.estimators import TextModel
 from workbench.explain.base import Explanation, ModelPredictor, remove_words
 from workbench.explain.ranking import _count, _label, _ranking, _scores
 from workbench.tokenizer import Word
@@ -89,7 +90,7 @@ def top_k_count(num_words: int, fraction: float) -> int:
     return max(1, math.ceil(round(fraction * num_words, 9)))
 
 
-def _as_predictor(model: Any) -> ModelPredictor:
+def _as_predictor(model: TextModel | ModelPredictor) -> ModelPredictor:
     # ModelPredictor checks that the model is fitted (has classes_)
     return model if isinstance(model, ModelPredictor) else ModelPredictor(model)
 
@@ -139,8 +140,8 @@ def _score_rankings(
     column: int,
     words: Sequence[Word],
     rankings: Sequence[np.ndarray],
-    removal_ks: Sequence[int],
-    kept_ks: Sequence[int],
+    removal_ks: Sequence[int] | np.ndarray,
+    kept_ks: Sequence[int] | np.ndarray,
 ) -> _Scored:
     """Build every perturbed text for every ranking and score them in one predictor call."""
     n = len(words)
@@ -171,7 +172,7 @@ class _Prepared:
     ranking: np.ndarray
 
 
-def _prepare(model: Any, explanation: Explanation, label: Any) -> _Prepared:
+def _prepare(model: TextModel | ModelPredictor, explanation: Explanation, label: Any) -> _Prepared:
     predictor = _as_predictor(model)
     label = _label(explanation, label)
     scores = _scores(explanation, label)
@@ -179,7 +180,9 @@ def _prepare(model: Any, explanation: Explanation, label: Any) -> _Prepared:
 
 
 # --------------------------------------------------------------------------- metrics
-def comprehensiveness(model: Any, explanation: Explanation, k: int, *, label=None) -> float:
+def comprehensiveness(
+    model: TextModel | ModelPredictor, explanation: Explanation, k: int, *, label=None
+) -> float:
     """``p_y(x) − p_y(x without its top-k words)`` (ERASER, DeYoung et al. 2020).
 
     How much the probability of class ``y`` falls when the ``k`` highest-ranked words are
@@ -193,7 +196,9 @@ def comprehensiveness(model: Any, explanation: Explanation, k: int, *, label=Non
     return scored.reference - float(scored.removed[0, 0])
 
 
-def sufficiency(model: Any, explanation: Explanation, k: int, *, label=None) -> float:
+def sufficiency(
+    model: TextModel | ModelPredictor, explanation: Explanation, k: int, *, label=None
+) -> float:
     """``p_y(x) − p_y(only the top-k words of x, in their order)`` (ERASER).
 
     How much probability the top ``k`` words alone fail to recover. Lower is more faithful;
@@ -214,7 +219,11 @@ def _check_bins(bins: Sequence[float]) -> tuple[float, ...]:
 
 
 def aopc(
-    model: Any, explanation: Explanation, *, bins: Sequence[float] = BINS, label=None
+    model: TextModel | ModelPredictor,
+    explanation: Explanation,
+    *,
+    bins: Sequence[float] = BINS,
+    label=None,
 ) -> dict[str, float]:
     """Comprehensiveness and sufficiency averaged over bins (ERASER's AOPC).
 
@@ -253,7 +262,11 @@ class Curve:
 
 
 def deletion_curve(
-    model: Any, explanation: Explanation, *, steps: int | None = None, label=None
+    model: TextModel | ModelPredictor,
+    explanation: Explanation,
+    *,
+    steps: int | None = None,
+    label=None,
 ) -> Curve:
     """``p_y`` after deleting the top ``k`` words, for ``k`` from 0 (full text) to ``n`` (empty).
 
@@ -271,7 +284,11 @@ def deletion_curve(
 
 
 def insertion_curve(
-    model: Any, explanation: Explanation, *, steps: int | None = None, label=None
+    model: TextModel | ModelPredictor,
+    explanation: Explanation,
+    *,
+    steps: int | None = None,
+    label=None,
 ) -> Curve:
     """``p_y`` of the text made of only the top ``k`` words, ``k`` from 0 (empty) to ``n``.
 
@@ -316,7 +333,7 @@ class FaithfulnessReport:
 
 
 def faithfulness(
-    model: Any,
+    model: TextModel | ModelPredictor,
     explanation: Explanation,
     *,
     k: int | None = None,

@@ -30,25 +30,35 @@ score is reported per word:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeGuard
 
 import numpy as np
 import torch
 
 from workbench.data import check_count, plain
 from workbench.errors import InputError
-from workbench.estimators import check_fitted
+from workbench.estimators import TextModel, check_fitted
 from workbench.explain.base import Explanation, check_text, truncation_note
 from workbench.tokenizer import WordPieces
 
 
-def supports_gradients(model: Any) -> bool:
+class NetworkModel(TextModel, Protocol):
+    """A text model with a torch network to look into: what :func:`supports_gradients`
+    checks for (a workbench ``TextClassifier`` or a fine-tuned encoder)."""
+
+    @property
+    def model_(self) -> torch.nn.Module: ...
+
+    def word_pieces(self, text: str) -> WordPieces: ...
+
+
+def supports_gradients(model: TextModel) -> TypeGuard[NetworkModel]:
     """Whether ``model`` has a network the gradient methods can differentiate."""
     network = getattr(model, "model_", None)
     return isinstance(network, torch.nn.Module) and callable(getattr(model, "word_pieces", None))
 
 
-def supports_attention(model: Any) -> bool:
+def supports_attention(model: TextModel) -> bool:
     """Whether ``model``'s network has attention (a bag-of-embeddings model has none)."""
     if not supports_gradients(model):
         return False
@@ -73,7 +83,7 @@ class _Inputs:
     notes: list[str]
 
 
-def _network_inputs(model: Any, text: str) -> _Inputs:
+def _network_inputs(model: TextModel, text: str) -> _Inputs:
     """The fitted network, the encoded text and its pieces, or a message saying why not."""
     check_fitted(model, "classes_")
     if not supports_gradients(model):
@@ -111,7 +121,7 @@ def _word_scores(piece_scores: torch.Tensor | np.ndarray, inputs: _Inputs) -> np
 
 
 def gradient_explanation(
-    model: Any, text: str, *, method: str = "integrated-gradients", n_steps: int = 50
+    model: TextModel, text: str, *, method: str = "integrated-gradients", n_steps: int = 50
 ) -> Explanation:
     """Integrated gradients (``n_steps`` Gauss–Legendre steps) or gradient × input, per class.
 
@@ -213,7 +223,7 @@ def attention_to_words(attention: np.ndarray, units: np.ndarray) -> np.ndarray:
     return mean_rows @ attention @ units.T
 
 
-def attention_explanation(model: Any, text: str) -> Explanation:
+def attention_explanation(model: TextModel, text: str) -> Explanation:
     """Attention weights of every layer and head, and attention rollout per word.
 
     The per-word score is the rollout read from what the classifier pools: the ``[CLS]``
@@ -225,14 +235,16 @@ def attention_explanation(model: Any, text: str) -> Explanation:
     network = inputs.network
     if not supports_attention(model):
         raise InputError(
-            f"a {network.config.architecture} model has no attention to show; "
+            # torch types a Module's attributes as Tensor | Module; config is a plain object
+            f"a {network.config.architecture} model has no attention to show; "  # type: ignore[union-attr]
             "use shap, lime or a gradient method"
         )
     with torch.no_grad():
         out = network(inputs.input_ids, inputs.mask, output_attentions=True)
     pieces_attention = torch.stack(out.attentions)[:, 0].double().cpu().numpy()  # (L, H, T, T)
     rollout = attention_rollout(pieces_attention)  # (T, T)
-    pooling = getattr(network, "pooling", None) or network.config.pooling
+    # torch types a Module's attributes as Tensor | Module; config is a plain object
+    pooling = getattr(network, "pooling", None) or network.config.pooling  # type: ignore[union-attr]
     pooled = rollout[0] if pooling == "cls" else rollout.mean(axis=0)  # (T,)
     scores = _word_scores(pooled, inputs)
     classes = [plain(c) for c in model.classes_]

@@ -11,9 +11,9 @@ attention (:func:`supports_attention`: not a bag-of-embeddings model).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import torch
 from tqdm.auto import tqdm
@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from workbench.data import as_text_list
 from workbench.distributed import gather_objects, setup
 from workbench.errors import InputError
-from workbench.estimators import check_fitted
+from workbench.estimators import TextModel, check_fitted
 from workbench.explain.base import Explanation, FailedExplanation
 from workbench.explain.gradients import (
     attention_explanation,
@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 
-def supported_methods(model: Any) -> list[str]:
+def supported_methods(model: TextModel) -> list[str]:
     """The methods of ``METHODS`` that can explain ``model``, in ``METHODS`` order."""
     return [
         m
@@ -65,7 +65,9 @@ def supported_methods(model: Any) -> list[str]:
     ]
 
 
-def unsupported_message(model: Any, methods: Sequence[str], name: str | None = None) -> str | None:
+def unsupported_message(
+    model: TextModel, methods: Iterable[str], name: str | None = None
+) -> str | None:
     """Why ``model`` cannot be explained with some of ``methods``; None when it can with all.
 
     ``name`` is what the user calls the model (a panel's dropdown entry); the message names
@@ -98,8 +100,38 @@ def check_methods(names: Sequence[str]) -> list[str]:
     return list(names)
 
 
+@overload
 def explain(
-    model: Any,
+    model: TextModel,
+    texts: str,
+    method: str = ...,
+    *,
+    progress: bool = ...,
+    errors: Literal["raise", "record"] = ...,
+    **settings: Any,
+) -> Explanation: ...
+@overload
+def explain(
+    model: TextModel,
+    texts: Sequence[str],
+    method: str = ...,
+    *,
+    progress: bool = ...,
+    errors: Literal["raise"] = ...,
+    **settings: Any,
+) -> list[Explanation]: ...
+@overload
+def explain(
+    model: TextModel,
+    texts: Sequence[str],
+    method: str = ...,
+    *,
+    progress: bool = ...,
+    errors: Literal["record"],
+    **settings: Any,
+) -> list[Explanation | FailedExplanation]: ...
+def explain(
+    model: TextModel,
     texts: str | Sequence[str],
     method: str = "shap",
     *,
@@ -140,15 +172,16 @@ def explain(
     if not hasattr(texts, "__iter__"):
         raise InputError(f"text must be a string or a list of strings, got {type(texts).__name__}")
     texts = as_text_list(list(texts), "the texts to explain")
+    explain_one: Callable[[str], Explanation | FailedExplanation] = run
     if errors == "record":
-        run = partial(_recording_failures, run)
+        explain_one = partial(_recording_failures, run)
     device = getattr(model, "device_", torch.device("cpu"))
     ranks = setup(device.type)
     if ranks.distributed and device.type == "cuda":
         torch.cuda.set_device(device)  # NCCL gathers through this process's own GPU
     mine = texts[ranks.rank :: ranks.world_size]
     progress = progress and ranks.is_main
-    done = [run(text) for text in tqdm(mine, desc=method, disable=not progress)]
+    done = [explain_one(text) for text in tqdm(mine, desc=method, disable=not progress)]
     shards = gather_objects(done, ranks)  # rank r holds texts r, r + N, r + 2N, ...
     return [shards[i % ranks.world_size][i // ranks.world_size] for i in range(len(texts))]
 

@@ -25,6 +25,7 @@ import scipy.sparse
 
 from workbench.data import check_count, plain
 from workbench.errors import InputError
+from workbench.estimators import TextModel
 from workbench.explain.base import (
     MASK_SENTINEL,
     Explanation,
@@ -58,7 +59,7 @@ LIME_KERNEL_WIDTH = 25
 class _WordUnitTokenizer:
     """The project's word units in the slice of the Hugging Face tokenizer API shap uses."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: TextModel) -> None:
         self.model = model
 
     def __call__(self, text: str, return_offsets_mapping: bool = False, **_: Any) -> dict:
@@ -85,14 +86,18 @@ def _partition_class() -> type:
     class DenseMaskPartition(shap.explainers.Partition):
         def owen(self, *args: Any, **kwargs: Any) -> Any:
             masks = getattr(self, "_mask_matrix", None)  # private in shap: guarded, not assumed
-            if scipy.sparse.issparse(masks) and masks.shape[1] <= _DENSE_MASKS_UP_TO_WORDS:
-                self._mask_matrix = masks.toarray()
+            # scipy-stubs' issparse narrows to SparseABC, which declares neither shape nor
+            # toarray (every sparse matrix and array has both)
+            if (
+                scipy.sparse.issparse(masks) and masks.shape[1] <= _DENSE_MASKS_UP_TO_WORDS  # type: ignore[attr-defined]
+            ):
+                self._mask_matrix = masks.toarray()  # type: ignore[attr-defined]
             return super().owen(*args, **kwargs)
 
     return DenseMaskPartition
 
 
-def _prepare(model: Any, text: str):
+def _prepare(model: TextModel, text: str):
     """Words, the visible prefix the model reads, and a note when the rest was cut."""
     check_text(text)
     words = word_units(model, text)
@@ -155,7 +160,7 @@ def _exact_shap(
 
 
 def _partition_shap(
-    model: Any,
+    model: TextModel,
     predictor: ModelPredictor,
     classes: list,
     visible_text: str,
@@ -225,7 +230,7 @@ def _unsplit_note(max_evals: int, unsplit: float) -> str:
 
 
 def shap_explanation(
-    model: Any,
+    model: TextModel,
     text: str,
     *,
     algorithm: str = "partition",
@@ -304,7 +309,7 @@ def shap_explanation(
 
 
 def lime_explanation(
-    model: Any, text: str, *, num_samples: int = 1000, seed: int = 0, batch_size: int = 256
+    model: TextModel, text: str, *, num_samples: int = 1000, seed: int = 0, batch_size: int = 256
 ) -> Explanation:
     """LIME weights from ``lime``'s ``LimeTextExplainer`` on the same word units.
 

@@ -23,14 +23,15 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from workbench.errors import InputError
+from workbench.estimators import TextModel
 from workbench.explain.agreement import agreement
 from workbench.explain.faithfulness import comprehensiveness
 from workbench.explain.methods import explain
 
 
 def same_reasons(
-    a: Any,
-    b: Any,
+    a: TextModel,
+    b: TextModel,
     texts: Sequence[str],
     method: str = "shap",
     *,

@@ -20,6 +20,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from workbench.errors import InputError
+from workbench.estimators import TextModel
 from workbench.explain.agreement import agreement
 from workbench.explain.base import Explanation, ModelPredictor
 from workbench.explain.faithfulness import METRIC_NAMES, faithfulness
@@ -74,7 +75,7 @@ class Scorecard:
 
 
 def scorecard(
-    model: Any,
+    model: TextModel,
     texts: Sequence[str],
     methods: Sequence[str] = DEFAULT_METHODS,
     *,
@@ -98,7 +99,8 @@ def scorecard(
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise InputError(f"unknown method(s) {unknown}; choose from {list(METHODS)}")
-    rows, explanations = [], {m: [] for m in methods}
+    rows: list[dict[str, Any]] = []
+    explanations: dict[str, list[Explanation]] = {m: [] for m in methods}
     bar = tqdm(total=len(texts) * len(methods), desc="scoring explanations", disable=not progress)
     for index, text in enumerate(texts):
         predictor = ModelPredictor(model)  # shared by this text's metrics: one cache

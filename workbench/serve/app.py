@@ -14,6 +14,7 @@ import numpy as np
 
 from workbench.data import plain
 from workbench.errors import InputError
+from workbench.estimators import TextModel
 from workbench.serve.batcher import MicroBatcher
 from workbench.serve.explain_worker import ExplainWorker
 from workbench.serve.limits import RequestError, ServeLimits
@@ -32,7 +33,7 @@ def _timed(response: Any, started: float) -> Any:
     return response
 
 
-def model_description(model: Any, model_dir: str | os.PathLike | None) -> dict:
+def model_description(model: TextModel, model_dir: str | os.PathLike | None) -> dict:
     """What ``GET /model`` reports: labels, type, the artifact's config and metrics."""
     from workbench.artifacts import read_json
 
@@ -48,7 +49,7 @@ def model_description(model: Any, model_dir: str | os.PathLike | None) -> dict:
 
 
 def create_app(
-    model: Any,
+    model: TextModel,
     *,
     model_dir: str | os.PathLike | None = None,
     limits: ServeLimits | None = None,
@@ -93,7 +94,7 @@ def create_app(
 
 
 def _routes(
-    model: Any,
+    model: TextModel,
     limits: ServeLimits,
     batcher: MicroBatcher,
     explainer: ExplainWorker,

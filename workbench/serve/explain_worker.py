@@ -8,8 +8,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from functools import partial
-from typing import Any
 
+from workbench.estimators import TextModel
 from workbench.explain import explain
 from workbench.serve.limits import RequestError
 
@@ -21,7 +21,7 @@ def _lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
-def _explanation_dict(model: Any, text: str, method: str, settings: dict) -> dict:
+def _explanation_dict(model: TextModel, text: str, method: str, settings: dict) -> dict:
     return explain(model, text, method, progress=False, **settings).to_dict()
 
 
@@ -29,7 +29,7 @@ class ExplainWorker:
     """Runs explanations one at a time in a thread of their own (at nice 10 on Linux), beside
     the predictions; admits ``max_admitted`` (running or waiting) and refuses more with 503."""
 
-    def __init__(self, model: Any, max_admitted: int) -> None:
+    def __init__(self, model: TextModel, max_admitted: int) -> None:
         self.model = model
         self.max_admitted = max_admitted
         self.stats = {"admitted": 0, "completed": 0, "refused": 0}

@@ -24,6 +24,7 @@ from workbench.compare import Comparison, compare, registered_models, resolve_mo
 from workbench.compare.report import NO_PAIRS, leaderboard_table, significance_table
 from workbench.data import LabeledTexts
 from workbench.errors import InputError
+from workbench.estimators import TextModel
 from workbench.explain import Explanation, explain, explanation_html
 from workbench.train import Callback, TrainState
 from workbench.widgets._base import Panel, button, html_table, labelled, message_html, show_figures
@@ -31,7 +32,7 @@ from workbench.widgets._base import Panel, button, html_table, labelled, message
 # Offered and ticked by default when present: cheap enough for a laptop in a minute or two.
 DEFAULT_SELECTION = ("tfidf-logreg", "bag-of-embeddings", "transformer-small")
 # Budgets of "Explain both": small, because the browser is for a quick look.
-PAIR_BUDGETS = {"lime": {"num_samples": 500}, "shap": {"max_evals": 300}}
+PAIR_BUDGETS: dict[str, dict[str, Any]] = {"lime": {"num_samples": 500}, "shap": {"max_evals": 300}}
 _STATUS_INTERVAL_S = 0.5
 
 
@@ -113,7 +114,7 @@ class ComparePanel(Panel):
         train: LabeledTexts,
         test: LabeledTexts,
         *,
-        models: Sequence[str | tuple[str, Any]] | None = None,
+        models: Sequence[str | tuple[str, TextModel]] | None = None,
         selected: Sequence[str] | None = None,
         num_epochs: int = 8,
         seed: int = 0,
@@ -228,7 +229,9 @@ class ComparePanel(Panel):
         self.disagreement_index.observe(lambda _: self._show_disagreement(), names="value")
 
     @staticmethod
-    def _offered(models: Sequence[str | tuple[str, Any]] | None, seed: int) -> dict[str, Any]:
+    def _offered(
+        models: Sequence[str | tuple[str, TextModel]] | None, seed: int
+    ) -> dict[str, str | tuple[str, TextModel]]:
         """name -> what :func:`resolve_models` takes: a registry name or a (name, estimator)
         pair to fit as it is."""
         if models is None:
@@ -360,6 +363,7 @@ class ComparePanel(Panel):
                     "info",
                 )
             return
+        assert table is not None  # the row is one of its rows
         a, b = table.attrs["model_a"], table.attrs["model_b"]
 
         def verdict(name: str) -> str:
@@ -370,9 +374,11 @@ class ComparePanel(Panel):
             (f"B: {b}", row["prediction_b"], f"{row['confidence_b']:.3f}", verdict(b)),
         ]
         position = self.disagreement_index.value + 1
+        # pandas-stubs type Series.name as any Hashable; here it is the test row's int label
+        test_row = int(row.name)  # type: ignore[call-overload]
         self.disagreement.value = (
             f"<div><b>Disagreement {position} of {len(table)}</b> "
-            f"<small>(test row {int(row.name)}; sorted by how far apart the two models' "
+            f"<small>(test row {test_row}; sorted by how far apart the two models' "
             f"probabilities are: gap {row['confidence_gap']:.3f})</small></div>"
             f'<blockquote style="margin:6px 0;padding:6px 10px;border-left:3px solid #ccc;'
             f'white-space:pre-wrap">{html.escape(str(row["text"]))}</blockquote>'
@@ -386,6 +392,7 @@ class ComparePanel(Panel):
             raise InputError("there is no disagreement to explain: run a comparison first")
         method = self.explain_method.value
         table = self.disagreements
+        assert table is not None  # the row is one of its rows
         explanations = []
         for side in ("model_a", "model_b"):
             name = table.attrs[side]
@@ -412,7 +419,7 @@ def compare_panel(
     train: LabeledTexts,
     test: LabeledTexts,
     *,
-    models: Sequence[str | tuple[str, Any]] | None = None,
+    models: Sequence[str | tuple[str, TextModel]] | None = None,
     **options: Any,
 ) -> ComparePanel:
     """A panel that compares models on one split and browses where two of them disagree.

@@ -29,6 +29,7 @@ import ipywidgets as widgets
 
 from workbench.artifacts import atomic_write
 from workbench.errors import InputError, describe_error
+from workbench.estimators import TextModel
 from workbench.explain import (
     METHODS,
     Explanation,
@@ -111,7 +112,7 @@ class ExplainPanel(Panel):
 
     def __init__(
         self,
-        models: Mapping[str, Any],
+        models: Mapping[str, TextModel],
         texts: Sequence[str] | None = None,
         *,
         methods: Sequence[str] = ("shap", "lime"),
@@ -318,7 +319,7 @@ class ExplainPanel(Panel):
             self._say(summary, "success")
 
 
-def _check_models(models: Mapping[str, Any]) -> dict[str, Any]:
+def _check_models(models: Mapping[str, TextModel]) -> dict[str, TextModel]:
     """A copy of ``models`` once it is a non-empty dict of name -> fitted model."""
     if not isinstance(models, Mapping) or not models:
         raise InputError(
@@ -340,7 +341,7 @@ def _write_atomically(path: Path, content: str) -> Path:
 
 
 def explain_panel(
-    models: Mapping[str, Any] | Any,
+    models: Mapping[str, TextModel] | TextModel,
     texts: Sequence[str] | None = None,
     **options: Any,
 ) -> ExplainPanel:
