@@ -22,9 +22,10 @@ $(INSTALLED): pyproject.toml constraints.txt
 lab: $(INSTALLED)  ## open JupyterLab on the notebooks
 	$(BIN)/jupyter lab notebooks/
 
-lint: $(INSTALLED)  ## ruff lint + format check, and notebooks stripped of outputs
+lint: $(INSTALLED)  ## ruff lint + format check, mypy, and notebooks stripped of outputs
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/nbstripout --verify notebooks/*.ipynb
 
 test: lint  ## lint, unit tests, and every notebook under nbval (smoke mode)
