@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import RESULTS, SHARED, load_average, machine, print_table, write_json
+from _common import RESULTS, SHARED, doc_parser, load_average, machine, print_table, write_json
 
 TARGETS_MB = {"train-sst2": 1500, "shap-long": 2000, "lime-long": 2000}
 BASELINE_OF = {
@@ -130,12 +130,8 @@ def run_job(job: str, args) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n", 2)[2],
-    )
+def parse_args() -> argparse.Namespace:
+    parser = doc_parser(__doc__)
     parser.add_argument(
         "--jobs", default="baseline-sst2,train-sst2,baseline-long,shap-long,lime-long"
     )
@@ -150,12 +146,11 @@ def main() -> None:
     parser.add_argument("--review-words", type=int, default=800)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=RESULTS / "memory.json")
-    args = parser.parse_args()
-    if args.child:
-        child(args.child, args)
-        return
+    return parser.parse_args()
 
-    jobs = args.jobs.split(",")
+
+def run_jobs(args, jobs: list[str]) -> list[dict]:
+    """Each job in its own measured subprocess (the long model trained first if needed)."""
     with tempfile.TemporaryDirectory() as tmp:
         if args.long_model is None and any(j.endswith("-long") for j in jobs):
             args.long_model = Path(tmp) / "long-model"
@@ -166,6 +161,11 @@ def main() -> None:
         for job in jobs:
             print(f"[{time.strftime('%H:%M:%S')}] {job} (load {load_average()})", flush=True)
             rows.append(run_job(job, args))
+    return rows
+
+
+def compare_to_baselines(rows: list[dict]) -> dict:
+    """Each row's increment over its baseline and its target, added to the row; the targets."""
     by_job = {r["job"]: r for r in rows}
     targets = {}
     for r in rows:
@@ -181,6 +181,10 @@ def main() -> None:
                 "measured": r["max_rss_mb"],
                 "met": r["met"],
             }
+    return targets
+
+
+def print_rows(rows: list[dict], targets: dict) -> None:
     print("\npeak resident memory (/usr/bin/time -v), MB")
     print_table(
         rows,
@@ -200,6 +204,17 @@ def main() -> None:
             f"target {job} {t['target']}: measured {t['measured']:.0f} MB -> "
             f"{'met' if t['met'] else 'MISSED'}"
         )
+
+
+def main() -> None:
+    args = parse_args()
+    if args.child:
+        child(args.child, args)
+        return
+
+    rows = run_jobs(args, args.jobs.split(","))
+    targets = compare_to_baselines(rows)
+    print_rows(rows, targets)
     write_json(
         args.out,
         {
