@@ -27,7 +27,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 
-from _common import REPO, RESULTS, load_average, machine, print_table, write_json
+from _common import REPO, RESULTS, doc_parser, load_average, machine, print_table, write_json
 
 BIN = Path(sys.executable).parent
 
@@ -122,19 +122,91 @@ def nbconvert(path: Path, out_dir: Path, timeout: float) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n", 2)[2],
-    )
+def parse_args() -> argparse.Namespace:
+    parser = doc_parser(__doc__)
     parser.add_argument("--notebooks", default="notebooks/*.ipynb", help="glob under the repo")
     parser.add_argument("--smoke-timeout", type=float, default=1800)
     parser.add_argument("--full", action="store_true", help="also run every notebook in full mode")
     parser.add_argument("--full-timeout", type=float, default=900, help="seconds per notebook")
     parser.add_argument("--out", type=Path, default=RESULTS / "notebooks.json")
-    args = parser.parse_args()
+    return parser.parse_args()
 
+
+def smoke_mode(args, notebooks: list[Path], empty: Path, tmp: Path) -> dict:
+    """The empty notebook, then every notebook, under nbval in smoke mode; printed."""
+    base_s, base_code, _ = nbval([empty], tmp / "empty.xml", 300)
+    print(
+        f"[{time.strftime('%H:%M:%S')}] empty notebook under nbval: {base_s:.1f} s "
+        f"(load {load_average()})",
+        flush=True,
+    )
+    smoke_s, smoke_code, tail = nbval(notebooks, tmp / "smoke.xml", args.smoke_timeout)
+    per_nb = junit_seconds(tmp / "smoke.xml")
+    print(
+        f"[{time.strftime('%H:%M:%S')}] smoke nbval of {len(notebooks)} notebooks: "
+        f"{smoke_s:.1f} s, exit {smoke_code} (load {load_average()})",
+        flush=True,
+    )
+    if smoke_code != 0:
+        print(tail)
+    smoke = {
+        "empty_notebook_seconds": base_s,
+        "total_seconds": smoke_s,
+        "exit_code": smoke_code,
+        "ratio_to_empty": smoke_s / base_s,
+        "per_notebook_cell_seconds": per_nb,
+        "notebooks": [p.name for p in notebooks],
+        "command": "WORKBENCH_SMOKE=1 python -m pytest --nbval-lax " + args.notebooks,
+    }
+    rows = [{"notebook": n, "seconds": s} for n, s in sorted(per_nb.items())]
+    rows += [
+        {"notebook": "TOTAL (wall, one pytest command)", "seconds": smoke_s},
+        {"notebook": "empty notebook (baseline, wall)", "seconds": base_s},
+    ]
+    print("\nsmoke mode (WORKBENCH_SMOKE=1, nbval): seconds in cells per notebook")
+    print_table(rows, [("notebook", "notebook", ""), ("seconds", "seconds", ".1f")])
+    print(f"total / empty notebook: {smoke_s / base_s:.1f}x")
+    return smoke
+
+
+def full_mode(args, notebooks: list[Path], empty: Path, tmp: Path) -> dict:
+    """The empty notebook, then each notebook, through nbconvert in full mode; printed."""
+    out_dir = tmp / "executed"
+    out_dir.mkdir()
+    base = nbconvert(empty, out_dir, 300)
+    full_rows = []
+    for path in notebooks:
+        print(
+            f"[{time.strftime('%H:%M:%S')}] full mode {path.name} (load {load_average()})",
+            flush=True,
+        )
+        run = nbconvert(path, out_dir, args.full_timeout)
+        full_rows.append(
+            {
+                "notebook": path.name,
+                **run,
+                "ratio_to_empty": run["seconds"] / base["seconds"],
+            }
+        )
+        size = f", {run['megabytes']:.1f} MB" if run["megabytes"] is not None else ""
+        print(f"    {run['status']} in {run['seconds']:.0f} s{size}", flush=True)
+    full_rows.append({"notebook": "empty notebook (baseline)", **base, "ratio_to_empty": 1.0})
+    print("\nfull mode (nbconvert --execute), wall seconds per notebook")
+    print_table(
+        full_rows,
+        [
+            ("notebook", "notebook", ""),
+            ("status", "status", ""),
+            ("seconds", "seconds", ".0f"),
+            ("ratio_to_empty", "x empty", ".1f"),
+            ("megabytes", "MB saved", ".1f"),
+        ],
+    )
+    return {"timeout_per_notebook": args.full_timeout, "rows": full_rows}
+
+
+def main() -> None:
+    args = parse_args()
     notebooks = sorted(REPO.glob(args.notebooks))
     result: dict = {
         "benchmark": "notebooks",
@@ -146,74 +218,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         empty = empty_notebook(tmp / "empty.ipynb")
-        base_s, base_code, _ = nbval([empty], tmp / "empty.xml", 300)
-        print(
-            f"[{time.strftime('%H:%M:%S')}] empty notebook under nbval: {base_s:.1f} s "
-            f"(load {load_average()})",
-            flush=True,
-        )
-        smoke_s, smoke_code, tail = nbval(notebooks, tmp / "smoke.xml", args.smoke_timeout)
-        per_nb = junit_seconds(tmp / "smoke.xml")
-        print(
-            f"[{time.strftime('%H:%M:%S')}] smoke nbval of {len(notebooks)} notebooks: "
-            f"{smoke_s:.1f} s, exit {smoke_code} (load {load_average()})",
-            flush=True,
-        )
-        if smoke_code != 0:
-            print(tail)
-        result["smoke"] = {
-            "empty_notebook_seconds": base_s,
-            "total_seconds": smoke_s,
-            "exit_code": smoke_code,
-            "ratio_to_empty": smoke_s / base_s,
-            "per_notebook_cell_seconds": per_nb,
-            "notebooks": [p.name for p in notebooks],
-            "command": "WORKBENCH_SMOKE=1 python -m pytest --nbval-lax " + args.notebooks,
-        }
-        rows = [{"notebook": n, "seconds": s} for n, s in sorted(per_nb.items())]
-        rows += [
-            {"notebook": "TOTAL (wall, one pytest command)", "seconds": smoke_s},
-            {"notebook": "empty notebook (baseline, wall)", "seconds": base_s},
-        ]
-        print("\nsmoke mode (WORKBENCH_SMOKE=1, nbval): seconds in cells per notebook")
-        print_table(rows, [("notebook", "notebook", ""), ("seconds", "seconds", ".1f")])
-        print(f"total / empty notebook: {smoke_s / base_s:.1f}x")
-
+        result["smoke"] = smoke_mode(args, notebooks, empty, tmp)
         if args.full:
-            out_dir = tmp / "executed"
-            out_dir.mkdir()
-            base = nbconvert(empty, out_dir, 300)
-            full_rows = []
-            for path in notebooks:
-                print(
-                    f"[{time.strftime('%H:%M:%S')}] full mode {path.name} (load {load_average()})",
-                    flush=True,
-                )
-                run = nbconvert(path, out_dir, args.full_timeout)
-                full_rows.append(
-                    {
-                        "notebook": path.name,
-                        **run,
-                        "ratio_to_empty": run["seconds"] / base["seconds"],
-                    }
-                )
-                size = f", {run['megabytes']:.1f} MB" if run["megabytes"] is not None else ""
-                print(f"    {run['status']} in {run['seconds']:.0f} s{size}", flush=True)
-            full_rows.append(
-                {"notebook": "empty notebook (baseline)", **base, "ratio_to_empty": 1.0}
-            )
-            print("\nfull mode (nbconvert --execute), wall seconds per notebook")
-            print_table(
-                full_rows,
-                [
-                    ("notebook", "notebook", ""),
-                    ("status", "status", ""),
-                    ("seconds", "seconds", ".0f"),
-                    ("ratio_to_empty", "x empty", ".1f"),
-                    ("megabytes", "MB saved", ".1f"),
-                ],
-            )
-            result["full"] = {"timeout_per_notebook": args.full_timeout, "rows": full_rows}
+            result["full"] = full_mode(args, notebooks, empty, tmp)
     result["load_at_end"] = load_average()
     write_json(args.out, result)
 
