@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from workbench.artifacts import atomic_write, load_model
 from workbench.classifier import TextClassifier
@@ -44,6 +43,7 @@ from workbench.data import (
 )
 from workbench.errors import InputError
 from workbench.estimators import TextModel
+from workbench.progress import progress_bar
 from workbench.tokenizer import UNK, split_words
 
 # What a masked word becomes: the WordTokenizer maps the literal text "[UNK]" to its
@@ -186,7 +186,7 @@ def _ask_teacher(teacher: TextModel, texts: list[str], progress: bool) -> np.nda
     k = len(teacher.classes_)
     chunks = [np.empty((0, k))]
     starts = range(0, len(texts), _TEACHER_CHUNK)
-    for start in tqdm(starts, desc="teacher", unit="chunk", disable=not progress):
+    for start in progress_bar(starts, show=progress, desc="teacher", unit="chunk"):
         chunks.append(np.asarray(teacher.predict_proba(texts[start : start + _TEACHER_CHUNK])))
     proba = np.concatenate(chunks).astype(np.float64)
     if proba.shape != (len(texts), k) or not np.isfinite(proba).all():

@@ -36,6 +36,7 @@ from workbench.batching import TokenizedDataset, make_loader
 from workbench.config import TrainConfig
 from workbench.distributed import Ranks, gather_across_ranks, setup, sum_across_ranks
 from workbench.errors import InputError
+from workbench.progress import progress_bar
 
 
 def set_seed(seed: int) -> None:
@@ -484,8 +485,8 @@ def fit(
     state = TrainState(total_steps=run.total_steps)
     history = History(device=str(run.device))
     started = time.perf_counter()
-    bar = tqdm(
-        total=run.total_steps, desc="training", unit="step", disable=not (progress and main_rank)
+    bar = progress_bar(
+        total=run.total_steps, show=progress and main_rank, desc="training", unit="step"
     )
     _notify(callbacks, "on_train_start", state)
 

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from workbench.compare.registry import resolve_models, signature_names
 from workbench.compare.result import LEADERBOARD_COLUMNS, Comparison
@@ -20,6 +19,7 @@ from workbench.data import LabeledTexts, plain, validate_labeled
 from workbench.errors import InputError, describe_error
 from workbench.estimators import TextModel
 from workbench.evaluate import Evaluation, evaluate, measure_latency
+from workbench.progress import progress_bar
 from workbench.train import Callback, set_seed
 
 
@@ -85,7 +85,7 @@ def compare(
             _check_classes(name, model, labels)
 
     rows, evaluations, probabilities, fitted_models, errors = [], {}, {}, {}, {}
-    bar = tqdm(entries, desc="comparing", unit="model", disable=not progress)
+    bar = progress_bar(entries, show=progress, desc="comparing", unit="model")
     for index, (name, model) in enumerate(bar):
         bar.set_postfix(model=name)
         if on_model_start is not None:

@@ -15,12 +15,11 @@ from collections.abc import Collection
 from functools import partial
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from workbench.artifacts import atomic_write
 from workbench.data.tables import load_table
 from workbench.data.texts import LabeledTexts
 from workbench.errors import InputError
+from workbench.progress import progress_bar
 
 SST2_URL = "https://dl.fbaipublicfiles.com/glue/data/SST-2.zip"
 # SHA-256 of SST-2.zip (7,439,277 bytes) as recorded in Hugging Face datasets,
@@ -39,7 +38,7 @@ def _download_sst2(root: Path) -> None:
         root.mkdir(parents=True, exist_ok=True)
         with urllib.request.urlopen(SST2_URL, timeout=_DOWNLOAD_TIMEOUT_S) as response:
             size = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=size, unit="B", unit_scale=True, desc="SST-2.zip") as progress:
+            with progress_bar(total=size, unit="B", unit_scale=True, desc="SST-2.zip") as progress:
                 for chunk in iter(lambda: response.read(1 << 20), b""):
                     archive.write(chunk)
                     digest.update(chunk)

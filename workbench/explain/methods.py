@@ -16,7 +16,6 @@ from functools import partial
 from typing import Any, Literal, overload
 
 import torch
-from tqdm.auto import tqdm
 
 from workbench.data import as_text_list
 from workbench.distributed import gather_objects, setup
@@ -30,6 +29,7 @@ from workbench.explain.gradients import (
     supports_gradients,
 )
 from workbench.explain.perturbation import lime_explanation, shap_explanation
+from workbench.progress import progress_bar
 
 METHODS: dict[str, Callable[..., Explanation]] = {
     "shap": shap_explanation,
@@ -181,7 +181,7 @@ def explain(
         torch.cuda.set_device(device)  # NCCL gathers through this process's own GPU
     mine = texts[ranks.rank :: ranks.world_size]
     progress = progress and ranks.is_main
-    done = [explain_one(text) for text in tqdm(mine, desc=method, disable=not progress)]
+    done = [explain_one(text) for text in progress_bar(mine, show=progress, desc=method)]
     shards = gather_objects(done, ranks)  # rank r holds texts r, r + N, r + 2N, ...
     return [shards[i % ranks.world_size][i // ranks.world_size] for i in range(len(texts))]
 

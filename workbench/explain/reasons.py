@@ -20,13 +20,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from workbench.errors import InputError
 from workbench.estimators import TextModel
 from workbench.explain.agreement import agreement
 from workbench.explain.faithfulness import comprehensiveness
 from workbench.explain.methods import explain
+from workbench.progress import progress_bar
 
 
 def same_reasons(
@@ -51,7 +51,7 @@ def same_reasons(
             f"{list(b.classes_)}); compare models trained on the same label set"
         )
     rows = []
-    for text in tqdm(list(texts), desc=f"{method} × 2 models", disable=not progress):
+    for text in progress_bar(list(texts), show=progress, desc=f"{method} × 2 models"):
         ea = explain(a, text, method, **settings)
         eb = explain(b, text, method, **settings)
         label = ea.predicted_label

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from workbench.errors import InputError
 from workbench.estimators import TextModel
@@ -25,6 +24,7 @@ from workbench.explain.agreement import agreement
 from workbench.explain.base import Explanation, ModelPredictor
 from workbench.explain.faithfulness import METRIC_NAMES, faithfulness
 from workbench.explain.methods import METHODS, explain
+from workbench.progress import progress_bar
 
 DEFAULT_METHODS = ("shap", "lime", "integrated-gradients", "gradient-x-input", "attention")
 
@@ -101,7 +101,7 @@ def scorecard(
         raise InputError(f"unknown method(s) {unknown}; choose from {list(METHODS)}")
     rows: list[dict[str, Any]] = []
     explanations: dict[str, list[Explanation]] = {m: [] for m in methods}
-    bar = tqdm(total=len(texts) * len(methods), desc="scoring explanations", disable=not progress)
+    bar = progress_bar(total=len(texts) * len(methods), show=progress, desc="scoring explanations")
     for index, text in enumerate(texts):
         predictor = ModelPredictor(model)  # shared by this text's metrics: one cache
         for method in methods:

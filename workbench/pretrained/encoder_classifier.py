@@ -15,7 +15,6 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
-from tqdm.auto import tqdm
 
 from workbench.artifacts import (
     ARTIFACT_FORMAT,
@@ -48,6 +47,7 @@ from workbench.pretrained.loading import (
 )
 from workbench.pretrained.networks import MeanPooledEncoder
 from workbench.pretrained.piece_model import _PieceModel
+from workbench.progress import progress_bar
 from workbench.train import Callback, History, fit, resolve_device, set_seed
 from workbench.version import __version__
 
@@ -201,7 +201,7 @@ class PretrainedEncoderClassifier(_PieceModel, TextEstimatorMixin, ClassifierMix
         order = np.argsort([len(t) for t in texts], kind="stable")
         out = np.empty((len(texts), self.encoder_.config.hidden_size), dtype=np.float64)
         starts = range(0, len(order), self.batch_size)
-        for start in tqdm(starts, desc="encoding", unit="batch", disable=not progress):
+        for start in progress_bar(starts, show=progress, desc="encoding", unit="batch"):
             rows = order[start : start + self.batch_size]
             ids, mask = pad_batch(
                 self._encode_ids([texts[i] for i in rows]), self.hf_tokenizer_.pad_token_id
