@@ -80,7 +80,13 @@ PUBLIC_NAMES = [
     "validation_data",
 ]
 # Public names added since: the one NumPy-scalar conversion every module uses (issue 15).
-ADDED_NAMES = ["plain"]
+ADDED_NAMES = [
+    "plain",
+    "DATA_VARIABLES",
+    "embedded_reviews_folder",
+    "is_own_data",
+    "notebook_data",
+]
 
 
 def test_the_package_reexports_every_public_name_the_module_had():
@@ -645,3 +651,64 @@ def test_issue14_case13_text_that_is_not_utf8_is_refused_with_its_row(tmp_path):
         load_table(path)
     with pytest.raises(InputError, match=r"texts, item 1: text is not valid UTF-8 \(byte 0xff"):
         data.as_text_list(["fine", "bad \udcff"])
+
+
+# ------------------------------------------------------------ the notebooks' data switch
+
+
+@pytest.fixture
+def no_data_variables(monkeypatch):
+    from workbench.data import DATA_VARIABLES
+
+    for name in DATA_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def own_table(path, rows=40, classes=("pos", "neg")):
+    frame = pd.DataFrame(
+        {
+            "review": [f"review number {i} says {classes[i % len(classes)]}" for i in range(rows)],
+            "sentiment": [classes[i % len(classes)] for i in range(rows)],
+        }
+    )
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_notebook_data_defaults_to_the_embedded_reviews(no_data_variables):
+    from workbench.data import is_own_data, load_reviews, notebook_data
+
+    train, test = notebook_data()
+    assert train.texts == load_reviews()[0].texts and test.texts == load_reviews()[1].texts
+    assert not is_own_data(train) and not is_own_data(test)
+
+
+def test_notebook_data_reads_the_marked_line_or_the_environment(
+    no_data_variables, tmp_path, monkeypatch
+):
+    from workbench.data import is_own_data, notebook_data
+
+    table = own_table(tmp_path / "mine.csv", classes=("pos", "neg", "meh"))
+    by_line = notebook_data(table, text_col="review", label_col="sentiment")
+    monkeypatch.setenv("WORKBENCH_DATA", str(table))
+    monkeypatch.setenv("WORKBENCH_TEXT_COL", "review")
+    monkeypatch.setenv("WORKBENCH_LABEL_COL", "sentiment")
+    by_environment = notebook_data()
+    for train, test in (by_line, by_environment):
+        assert is_own_data(train)
+        assert (len(train), len(test)) == (32, 8)  # a stratified 20 % for testing
+        assert sorted(set(test.labels)) == ["meh", "neg", "pos"]
+        assert not set(train.texts) & set(test.texts)
+    assert by_line[1].texts == by_environment[1].texts
+
+    monkeypatch.setenv("WORKBENCH_TEST_DATA", str(own_table(tmp_path / "test.csv", rows=6)))
+    train, test = notebook_data()
+    assert (len(train), len(test)) == (40, 6)
+
+
+def test_notebook_data_names_a_missing_column(no_data_variables, tmp_path, monkeypatch):
+    from workbench.data import notebook_data
+
+    monkeypatch.setenv("WORKBENCH_DATA", str(own_table(tmp_path / "mine.csv")))
+    with pytest.raises(InputError, match="text"):
+        notebook_data()  # its columns are review and sentiment

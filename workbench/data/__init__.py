@@ -6,12 +6,20 @@ the file, the column or the data row (counted from 1, header not counted) and wh
 
 One module per concern: ``texts`` (the type and its checks), ``tables`` (CSV, TSV, JSON
 Lines, Parquet), ``splits``, and one module per dataset (``reviews``, ``sst``,
-``eraser``, ``planted``). Import from ``workbench.data``; the names below are its API.
+``eraser``, ``planted``), and ``notebook``: the data a notebook works on, switched by one
+line or by environment variables. Import from ``workbench.data``; the names below are its
+API.
 """
 
 from workbench.data.eraser import RationaleExample, load_eraser_movies
+from workbench.data.notebook import DATA_VARIABLES, is_own_data, notebook_data
 from workbench.data.planted import PLANTED_WORDS, planted_dataset
-from workbench.data.reviews import REVIEW_SETS, load_reviews, load_reviews_table
+from workbench.data.reviews import (
+    REVIEW_SETS,
+    embedded_reviews_folder,
+    load_reviews,
+    load_reviews_table,
+)
 from workbench.data.splits import stratified_split
 from workbench.data.sst import SST2_SHA256, SST2_URL, load_sst2, load_sst_trees
 from workbench.data.tables import load_table
@@ -28,6 +36,7 @@ from workbench.data.texts import (
 )
 
 __all__ = [
+    "DATA_VARIABLES",
     "LabeledTexts",
     "PLANTED_WORDS",
     "REVIEW_SETS",
@@ -38,12 +47,15 @@ __all__ = [
     "check_count",
     "check_utf8",
     "check_validation_labels",
+    "embedded_reviews_folder",
+    "is_own_data",
     "load_eraser_movies",
     "load_reviews",
     "load_reviews_table",
     "load_sst2",
     "load_sst_trees",
     "load_table",
+    "notebook_data",
     "plain",
     "plain_labels",
     "planted_dataset",

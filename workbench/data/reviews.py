@@ -19,7 +19,8 @@ from workbench.errors import InputError
 REVIEW_SETS = {"en": "reviews", "zh": "reviews_zh"}
 
 
-def _reviews_dir(language: str = "en") -> Path:
+def embedded_reviews_folder(language: str = "en") -> Path:
+    """The folder of an embedded review set (``train.csv``, ``test.csv``, the data card)."""
     if language not in REVIEW_SETS:
         raise InputError(
             f"language must be one of {', '.join(map(repr, REVIEW_SETS))}, got {language!r}"
@@ -46,7 +47,7 @@ def load_reviews(language: str = "en") -> tuple[LabeledTexts, LabeledTexts]:
     Returns:
         ``(train, test)``.
     """
-    folder = _reviews_dir(language)
+    folder = embedded_reviews_folder(language)
     return (
         load_table(folder / "train.csv", "text", "label"),
         load_table(folder / "test.csv", "text", "label"),
@@ -66,4 +67,4 @@ def load_reviews_table(split: str = "train", language: str = "en") -> pd.DataFra
     splits = ("train", "test", "transfer") if language == "en" else ("train", "test")
     if split not in splits:
         raise InputError(f"split must be one of {', '.join(map(repr, splits))}, got {split!r}")
-    return pd.read_csv(_reviews_dir(language) / f"{split}.csv", keep_default_na=False)
+    return pd.read_csv(embedded_reviews_folder(language) / f"{split}.csv", keep_default_na=False)
