@@ -60,7 +60,7 @@ def transformer(seed: int, num_epochs: int):
     )
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sst2", type=Path, default=SHARED / "sst2")
     parser.add_argument("--teacher-subset", type=int, default=20_000, help="phrases (20000)")
@@ -72,15 +72,32 @@ def main() -> None:
     parser.add_argument("--student-dir", type=Path, default=REPO / "runs/bench/student-sst2")
     parser.add_argument("--out", type=Path, default=RESULTS / "encoder_sst2.json")
     add_machine_args(parser)
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    from workbench import TfidfLogisticRegression, load_model, load_sst2, stratified_split
-    from workbench.distill import transfer_set
-    from workbench.explain import same_reasons
+
+def fine_tune_teacher(args, train):
+    """Step 2: MiniLM fine-tuned on a stratified ``--teacher-subset`` of train, saved."""
+    from workbench import stratified_split
     from workbench.pretrained import finetuned_encoder
 
-    load_at_start = settle_machine(args)
-    train, dev = load_sst2(args.sst2, download=False)
+    subset = train
+    if args.teacher_subset < len(train):
+        fraction = args.teacher_subset / len(train)
+        subset, _, _ = stratified_split(train, val_size=1 - fraction, seed=args.seed)
+    model = finetuned_encoder(
+        "minilm", seed=args.seed, num_epochs=args.teacher_epochs, max_length=64, device="cpu"
+    )
+    model.fit(subset.texts, subset.labels, progress=False)
+    model.save(args.teacher_dir)
+    return model
+
+
+def train_models(args, train, dev) -> tuple[list[dict], dict[str, float], object]:
+    """Steps 1 to 4, each timed and its model scored on dev: the rows, the seconds per step
+    and the student (saved to ``--student-dir``)."""
+    from workbench import TfidfLogisticRegression
+    from workbench.distill import transfer_set
+
     rows, seconds = [], {}
 
     def timed(step, build):
@@ -102,20 +119,7 @@ def main() -> None:
         lambda: transformer(args.seed, args.epochs).fit(train.texts, train.labels, progress=False),
     )
     score("transformer (gold labels)", gold, "transformer")
-
-    def fine_tune():
-        subset = train
-        if args.teacher_subset < len(train):
-            fraction = args.teacher_subset / len(train)
-            subset, _, _ = stratified_split(train, val_size=1 - fraction, seed=args.seed)
-        model = finetuned_encoder(
-            "minilm", seed=args.seed, num_epochs=args.teacher_epochs, max_length=64, device="cpu"
-        )
-        model.fit(subset.texts, subset.labels, progress=False)
-        model.save(args.teacher_dir)
-        return model
-
-    teacher = timed("teacher", fine_tune)
+    teacher = timed("teacher", lambda: fine_tune_teacher(args, train))
     score("minilm-finetune (teacher)", teacher, "teacher")
     transfer = timed(
         "teacher labels",
@@ -133,17 +137,13 @@ def main() -> None:
     )
     student.save(args.student_dir)
     score("transformer distilled (student)", student, "student")
-    print_table(
-        rows,
-        [
-            ("model", "model", "s"),
-            ("dev_accuracy", "dev accuracy", ".4f"),
-            ("train_seconds", "train s", ".0f"),
-        ],
-    )
+    return rows, seconds, student
 
-    teacher = load_model(args.teacher_dir)  # as saved: what a user would explain
-    texts = dev.texts[: args.reasons_n]
+
+def compare_reasons(teacher, student, texts: list[str]) -> dict[str, dict]:
+    """Step 5: per method, the mean agreement of the two models' explanations."""
+    from workbench.explain import same_reasons
+
     reasons = {}
     for method in REASON_METHODS:
         started = time.perf_counter()
@@ -157,6 +157,32 @@ def main() -> None:
             "seconds": time.perf_counter() - started,
         }
         print(f"same reasons, {method}: " + ", ".join(f"{k} {v:.3f}" for k, v in means.items()))
+    return reasons
+
+
+def main() -> None:
+    args = parse_args()
+    # Loaded before the load wait and the clocks, so that no step pays for an import.
+    import workbench.distill  # noqa: F401
+    import workbench.explain  # noqa: F401
+    import workbench.pretrained  # noqa: F401
+    from workbench import load_model, load_sst2
+
+    load_at_start = settle_machine(args)
+    train, dev = load_sst2(args.sst2, download=False)
+    rows, seconds, student = train_models(args, train, dev)
+    print_table(
+        rows,
+        [
+            ("model", "model", "s"),
+            ("dev_accuracy", "dev accuracy", ".4f"),
+            ("train_seconds", "train s", ".0f"),
+        ],
+    )
+
+    teacher = load_model(args.teacher_dir)  # as saved: what a user would explain
+    texts = dev.texts[: args.reasons_n]
+    reasons = compare_reasons(teacher, student, texts)
     write_record(
         args.out,
         "encoder_sst2",
