@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
+import pty
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 from pathlib import Path
@@ -453,12 +457,18 @@ def test_train_refuses_a_teacher_with_other_labels(corpus, tmp_path, capsys):
 # ------------------------------------------------------------------ hostile input (issue 14)
 def run_and_signal(args, wait_for: str, stream: str, sig: int, tmp_path: Path):
     """Start ``python -m workbench ARGS``, send ``sig`` once ``wait_for`` appears on
-    ``stream`` ("out" or "err"), and return the exit code, stdout and stderr."""
+    ``stream`` ("out" or "err"), and return the exit code, stdout and stderr.
+
+    Standard error is a terminal (a pseudo-terminal), as for a user who presses Ctrl-C:
+    the progress bars, which a few tests wait for, show only on a terminal."""
+    err_terminal, err_child = pty.openpty()
+    # 24 rows of 100 columns: a terminal of no size gets an empty bar.
+    fcntl.ioctl(err_child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
     process = subprocess.Popen(
         [sys.executable, "-m", "workbench", *map(str, args)],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=err_child,
         text=True,
         # One thread, as in-process tests: spinning OpenMP threads crawl on shared cores.
         env={
@@ -468,16 +478,24 @@ def run_and_signal(args, wait_for: str, stream: str, sig: int, tmp_path: Path):
             "OMP_NUM_THREADS": "1",
         },
     )
+    os.close(err_child)  # the child holds its own copy; its exit then ends the reads
     seen = {"out": [], "err": []}
 
-    def pump(name, pipe):
-        for char in iter(lambda: pipe.read(1), ""):
-            seen[name].append(char)
+    def pump_out():
+        for char in iter(lambda: process.stdout.read(1), ""):
+            seen["out"].append(char)
 
-    pumps = [
-        threading.Thread(target=pump, args=(name, pipe), daemon=True)
-        for name, pipe in (("out", process.stdout), ("err", process.stderr))
-    ]
+    def pump_err():
+        while True:
+            try:
+                chunk = os.read(err_terminal, 1024)
+            except OSError:  # EIO: the child has exited and closed the terminal
+                break
+            if not chunk:
+                break
+            seen["err"].append(chunk.decode("utf-8", errors="replace"))
+
+    pumps = [threading.Thread(target=pump, daemon=True) for pump in (pump_out, pump_err)]
     for thread in pumps:
         thread.start()
     deadline = time.monotonic() + 180
@@ -490,6 +508,7 @@ def run_and_signal(args, wait_for: str, stream: str, sig: int, tmp_path: Path):
     code = process.wait(timeout=120)
     for thread in pumps:
         thread.join(timeout=10)
+    os.close(err_terminal)
     return code, "".join(seen["out"]), "".join(seen["err"])
 
 
