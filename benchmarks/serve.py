@@ -37,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -394,11 +395,17 @@ def load_server(
     labels: list[str],
 ) -> dict:
     """Steps 1, 3 and 4 of the module docstring against the running server, then its stats."""
+
+    def predict(concurrency: int, requests: int) -> dict:
+        return run_async(
+            predict_load(base, texts, expected, labels, concurrency, requests, server_pid)
+        )
+
     # The server warms its explainer up (shap compiles on first use, ~12 s) in the
     # background: one explanation waits for that, so it does not overlap the timing.
     httpx.post(f"{base}/explain", json={"text": texts[0]}, timeout=300).raise_for_status()
-    run_async(predict_load(base, texts, expected, labels, 8, 300, server_pid))  # warm-up
-    rows = predict_levels(args, base, server_pid, model, texts, expected, labels)
+    predict(8, 300)  # warm-up
+    rows = predict_levels(args, model, texts, predict)
     mixed = None
     if args.explainers:
         mixed = run_async(
@@ -413,30 +420,23 @@ def load_server(
             )
         )
     malformed = run_async(malformed_load(base, args.malformed))
-    after = run_async(predict_load(base, texts, expected, labels, 8, 200, server_pid))
+    after = predict(8, 200)
     health = httpx.get(f"{base}/health", timeout=10).json()
     return {"rows": rows, "mixed": mixed, "malformed": malformed, "after": after, "health": health}
 
 
 def predict_levels(
-    args: argparse.Namespace,
-    base: str,
-    server_pid: int,
-    model,
-    texts: list[str],
-    expected: np.ndarray,
-    labels: list[str],
+    args: argparse.Namespace, model, texts: list[str], predict: Callable[[int, int], dict]
 ) -> list[dict]:
-    """/predict at each ``--concurrency`` level, each beside its in-process baseline."""
+    """/predict at each ``--concurrency`` level (``predict(concurrency, requests)``, a
+    :func:`predict_load` on the server), each beside its in-process baseline."""
     levels = [int(c) for c in args.concurrency.split(",")]
     rows = []
     for concurrency in levels:
         # measured just before each level, while the server idles: on a shared
         # machine the load drifts between levels, and the ratio should not
         adjacent = in_process_throughput(model, texts, min_seconds=2.0)
-        row = run_async(
-            predict_load(base, texts, expected, labels, concurrency, args.requests, server_pid)
-        )
+        row = predict(concurrency, args.requests)
         row["in_process_throughput"] = adjacent
         row["ratio_vs_in_process"] = row["throughput"] / adjacent
         rows.append(row)
