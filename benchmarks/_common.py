@@ -83,10 +83,20 @@ def add_machine_args(parser: argparse.ArgumentParser) -> None:
 
 def settle_machine(args: argparse.Namespace) -> list[float]:
     """Apply ``--threads``, then wait for ``--wait-load``: the load average the run starts at."""
+    set_threads(args)
+    return start_load(args)
+
+
+def set_threads(args: argparse.Namespace) -> None:
+    """``torch.set_num_threads(--threads)`` when the option is given."""
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
+
+
+def start_load(args: argparse.Namespace) -> list[float]:
+    """Wait (up to 10 min) for ``--wait-load`` when given: the load average the run starts at."""
     return wait_for_low_load(args.wait_load, 600) if args.wait_load else load_average()
 
 

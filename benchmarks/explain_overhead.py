@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from _common import (
     RESULTS,
     add_machine_args,
@@ -37,7 +36,8 @@ from _common import (
     doc_parser,
     load_average,
     print_table,
-    wait_for_low_load,
+    set_threads,
+    start_load,
     write_record,
 )
 
@@ -273,14 +273,12 @@ def check_targets(results: dict) -> dict:
 
 def main() -> None:
     args = parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-
+    set_threads(args)
     clf = default_model(args)
     _, dev = load_sst2(args.sst2, download=False)
     long_enough = [t for t in dev.texts if len(clf.tokenizer_.words(t)) >= args.min_words]
     warmup_text, texts = long_enough[0], long_enough[1 : args.n + 1]
-    load_start = wait_for_low_load(args.wait_load, 600) if args.wait_load else load_average()
+    load_start = start_load(args)
     words = [len(clf.tokenizer_.words(t)) for t in texts]
     print(
         f"{len(texts)} SST-2 dev sentences, {min(words)}-{max(words)} words "

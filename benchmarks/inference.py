@@ -40,9 +40,9 @@ from _common import (
     command_line,
     default_model,
     doc_parser,
-    load_average,
     print_table,
-    wait_for_low_load,
+    set_threads,
+    start_load,
     write_record,
 )
 
@@ -306,14 +306,12 @@ def breakdown_table(clf: TextClassifier, texts: list[str]) -> dict:
 
 def main() -> None:
     args = parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-
+    set_threads(args)
     clf = default_model(args)
     _, dev = load_sst2(args.sst2, download=False)
     texts = dev.texts * -(-args.min_texts // len(dev.texts))
     mean_tokens = float(np.mean([len(ids) for ids in clf.tokenizer_.encode_ids(texts)]))
-    load_start = wait_for_low_load(args.wait_load, 600) if args.wait_load else load_average()
+    load_start = start_load(args)
     print(
         f"{len(texts)} texts (SST-2 dev x {len(texts) // len(dev.texts)}), mean "
         f"{mean_tokens:.1f} tokens incl. [CLS]; max_length {clf.model_.config.max_length}; "
