@@ -694,7 +694,10 @@ def test_notebook_data_reads_the_marked_line_or_the_environment(
     monkeypatch.setenv("WORKBENCH_TEXT_COL", "review")
     monkeypatch.setenv("WORKBENCH_LABEL_COL", "sentiment")
     by_environment = notebook_data()
-    for train, test in (by_line, by_environment):
+    # A notebook's marked line, DATA = None, names its default columns: they belong to the
+    # embedded reviews and must not override the variables' columns.
+    from_a_notebook = notebook_data(None, text_col="text", label_col="label")
+    for train, test in (by_line, by_environment, from_a_notebook):
         assert is_own_data(train)
         assert (len(train), len(test)) == (32, 8)  # a stratified 20 % for testing
         assert sorted(set(test.labels)) == ["meh", "neg", "pos"]

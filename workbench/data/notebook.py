@@ -33,26 +33,29 @@ DATA_VARIABLES = (
 def notebook_data(
     path: str | os.PathLike[str] | None = None,
     *,
-    text_col: str | None = None,
-    label_col: str | None = None,
+    text_col: str = "text",
+    label_col: str = "label",
     test_path: str | os.PathLike[str] | None = None,
     default: Callable[[], tuple[LabeledTexts, LabeledTexts]] = load_reviews,
     test_size: float = 0.2,
     seed: int = 0,
 ) -> tuple[LabeledTexts, LabeledTexts]:
-    """``(train, test)``: the table at ``path`` (else ``$WORKBENCH_DATA``), else ``default()``.
+    """``(train, test)``: the table at ``path``, else ``$WORKBENCH_DATA``, else ``default()``.
 
-    Arguments given here win over the environment variables (see the module docstring).
+    The columns and the test table go with the table they belong to: the arguments with
+    ``path``, the ``WORKBENCH_*`` variables with ``$WORKBENCH_DATA`` (see the module
+    docstring), so a notebook's marked line never overrides a table set from outside.
     Without a test table, ``test_size`` of the rows, stratified by label, become the test
-    set. Use :func:`is_own_data` to tell the two apart, e.g. to skip a cell that needs the
-    embedded reviews' tags.
+    set. :func:`is_own_data` tells the embedded reviews from other data, e.g. to skip a
+    cell that needs their tags.
     """
-    path = path or os.environ.get("WORKBENCH_DATA") or None
     if path is None:
-        return default()
-    text_col = text_col or os.environ.get("WORKBENCH_TEXT_COL") or "text"
-    label_col = label_col or os.environ.get("WORKBENCH_LABEL_COL") or "label"
-    test_path = test_path or os.environ.get("WORKBENCH_TEST_DATA") or None
+        path = os.environ.get("WORKBENCH_DATA") or None
+        if path is None:
+            return default()
+        text_col = os.environ.get("WORKBENCH_TEXT_COL") or "text"
+        label_col = os.environ.get("WORKBENCH_LABEL_COL") or "label"
+        test_path = os.environ.get("WORKBENCH_TEST_DATA") or None
     data = load_table(Path(path), text_col, label_col)
     if test_path is not None:
         return data, load_table(Path(test_path), text_col, label_col)
