@@ -107,7 +107,7 @@ def ig_baseline_gap(model, texts) -> dict:
     return {"median": float(np.median(gaps)), "max": float(np.max(gaps)), "n": len(texts)}
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--augment", type=int, default=8, help="augmented copies per text (8)")
     parser.add_argument("--epochs", type=int, default=12, help="student/transformer epochs (12)")
@@ -123,17 +123,25 @@ def main() -> None:
         help="also write the student's transfer set here (data/reviews/transfer.csv ships one)",
     )
     add_machine_args(parser)
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    import pandas as pd
 
-    from workbench import TfidfLogisticRegression, load_reviews
-    from workbench.distill import transfer_set
+def fine_tune_teacher(args, train):
+    """``minilm-finetune``: MiniLM fine-tuned on the training reviews, saved."""
     from workbench.pretrained import finetuned_encoder
 
-    load_at_start = settle_machine(args)
-    train, test = load_reviews()
-    phenomena = pd.read_csv(REPO / "data" / "reviews" / "test.csv")["phenomenon"].to_numpy()
+    model = finetuned_encoder("minilm", seed=args.seed, device="cpu")
+    model.fit(train.texts, train.labels, progress=False)
+    model.save(args.teacher_dir)
+    return model
+
+
+def train_models(args, train, test, phenomena) -> tuple[list[dict], dict]:
+    """The four models of the module docstring, each timed and scored on test: the rows
+    and the models by name."""
+    from workbench import TfidfLogisticRegression
+    from workbench.distill import transfer_set
+
     rows, models = [], {}
 
     def run(name, build):
@@ -151,14 +159,7 @@ def main() -> None:
             train.texts, train.labels, progress=False
         ),
     )
-
-    def teacher():
-        model = finetuned_encoder("minilm", seed=args.seed, device="cpu")
-        model.fit(train.texts, train.labels, progress=False)
-        model.save(args.teacher_dir)
-        return model
-
-    run("minilm-finetune", teacher)
+    run("minilm-finetune", lambda: fine_tune_teacher(args, train))
     transfer = transfer_set(
         args.teacher_dir, train.texts, train.labels, augment_per_text=args.augment, progress=False
     )
@@ -166,8 +167,10 @@ def main() -> None:
         transfer.to_frame().to_csv(args.write_transfer_set, index=False)
         print(f"transfer set ({len(transfer.texts)} texts) written to {args.write_transfer_set}")
     run("student", lambda: transfer.fit(student_settings(args.seed, args.epochs), progress=False))
-    ig_texts = test.texts[: args.ig_texts]
-    ig = {name: ig_baseline_gap(models[name], ig_texts) for name in ("minilm-finetune", "student")}
+    return rows, models
+
+
+def print_results(rows: list[dict], ig: dict[str, dict]) -> None:
     print_table(
         rows,
         [
@@ -183,6 +186,24 @@ def main() -> None:
     )
     for name, gap in ig.items():
         print(f"IG baseline vs p(''), {name}: median {gap['median']:.4f} (max {gap['max']:.4f})")
+
+
+def main() -> None:
+    args = parse_args()
+    # Loaded before the load wait and the clocks, so that no model's time pays for an import.
+    import pandas as pd
+
+    import workbench.distill  # noqa: F401
+    import workbench.pretrained  # noqa: F401
+    from workbench import load_reviews
+
+    load_at_start = settle_machine(args)
+    train, test = load_reviews()
+    phenomena = pd.read_csv(REPO / "data" / "reviews" / "test.csv")["phenomenon"].to_numpy()
+    rows, models = train_models(args, train, test, phenomena)
+    ig_texts = test.texts[: args.ig_texts]
+    ig = {name: ig_baseline_gap(models[name], ig_texts) for name in ("minilm-finetune", "student")}
+    print_results(rows, ig)
     write_record(
         args.out,
         "encoder_reviews",
