@@ -19,7 +19,7 @@ import torch
 
 from workbench.data import as_text_list
 from workbench.distributed import gather_objects, setup
-from workbench.errors import InputError
+from workbench.errors import InputError, describe_error
 from workbench.estimators import TextModel, check_fitted
 from workbench.explain.base import Explanation, FailedExplanation
 from workbench.explain.gradients import (
@@ -191,7 +191,5 @@ def _recording_failures(
 ) -> Explanation | FailedExplanation:
     try:
         return run(text)
-    except InputError as exc:
-        return FailedExplanation(text, str(exc))
     except Exception as exc:  # one odd text must not cost the explanations of the others
-        return FailedExplanation(text, f"{type(exc).__name__}: {exc}")
+        return FailedExplanation(text, describe_error(exc))
