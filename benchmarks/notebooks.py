@@ -6,7 +6,7 @@ Full: ``jupyter nbconvert --to notebook --execute`` of each notebook without
 ``WORKBENCH_SMOKE`` (the outputs go to a temporary folder; the committed notebooks are never
 written), each under ``--full-timeout`` seconds; what did not finish is reported as such.
 The size of each executed notebook, widget state included (what a saved notebook weighs;
-``tests/test_notebook_size.py`` holds smoke mode under 10 MB), is reported beside it.
+``tests/test_notebooks_executed.py`` holds smoke mode under 10 MB), is reported beside it.
 Named baseline, in the same run, through the same two commands: an empty notebook (one
 ``pass`` cell), i.e. kernel start-up and the runner's own cost.
 

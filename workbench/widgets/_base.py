@@ -67,7 +67,7 @@ def _mime_bundle(figure: Any) -> dict:
     # Not figure._repr_mimebundle_(): it names the default renderers explicitly, which
     # makes plotly re-activate them on every call, and the "notebook" renderer's activation
     # displays its whole JavaScript bundle again each time (a live training curve made a
-    # notebook of hundreds of MB; tests/test_notebook_size.py keeps them small, and
+    # notebook of hundreds of MB; tests/test_notebooks_executed.py keeps them small, and
     # benchmarks/notebooks.py --full measures them). Without a name plotly activates each
     # renderer once per kernel, as fig.show() does.
     return pio.renderers._build_mime_bundle(figure.to_dict())
