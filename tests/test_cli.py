@@ -470,6 +470,9 @@ def run_and_signal(args, wait_for: str, stream: str, sig: int, tmp_path: Path):
         stdout=subprocess.PIPE,
         stderr=err_child,
         text=True,
+        # Ctrl-C as a terminal delivers it: a runner started in the background (nohup, "&")
+        # hands its children SIGINT ignored, and Python then never raises KeyboardInterrupt.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         # One thread, as in-process tests: spinning OpenMP threads crawl on shared cores.
         env={
             **os.environ,
