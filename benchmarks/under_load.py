@@ -9,14 +9,18 @@ together on a signal), in three situations:
 - ``beside 2 busy loops``: two pure-Python ``while True`` processes;
 - ``3 trainings at once``: three such processes, each timed.
 
-Each situation runs under every setting of ``--settings``: ``default`` (torch's own
-threads and OpenMP's own wait policy), ``passive`` (``OMP_WAIT_POLICY=PASSIVE``: idle
-OpenMP threads sleep instead of spinning), ``spin-10k`` (``GOMP_SPINCOUNT=10000``: they spin
-briefly, then sleep), ``1-thread`` (``torch.set_num_threads(1)``).
-The slowdown of a situation is its seconds over the same setting's ``alone`` seconds; the
-fair share on N cores with P runnable processes is max(1, P / N) for a process that could
-use every core alone (2 busy loops + 1 training on 2 cores: 1.5; 3 trainings: 1.5 each
-if each used one core, 3 if each used both).
+Each situation runs under every setting of ``--settings``: ``adaptive`` (the default since
+issue 11: ``TrainConfig(cpu_threads=None)``, the thread count follows the cores other
+processes leave free, ``workbench/threads.py``), ``all-cores`` (the default before it, and
+the named baseline: torch's own thread count throughout), ``passive``
+(``OMP_WAIT_POLICY=PASSIVE``: idle OpenMP threads sleep instead of spinning), ``spin-10k``
+(``GOMP_SPINCOUNT=10000``: they spin briefly, then sleep), ``1-thread``
+(``cpu_threads=1``); the last three keep their thread count fixed.
+The slowdown of a situation is its seconds over the same setting's ``alone`` seconds, and
+``x all-cores alone`` compares with the baseline's ``alone`` (is the speed alone kept?).
+The fair share on N cores with P runnable processes is max(1, P / N) for a process that
+could use every core alone (2 busy loops + 1 training on 2 cores: 1.5; 3 trainings: 1.5
+each if each used one core, 3 if each used both).
 
     python benchmarks/under_load.py
     python benchmarks/under_load.py --settings default passive --repeats 2
@@ -36,27 +40,34 @@ from pathlib import Path
 
 from _common import RESULTS, command_line, load_average, machine, print_table, write_json
 
-SETTINGS = {
-    "default": ({}, None),
-    "passive": ({"OMP_WAIT_POLICY": "PASSIVE"}, None),
-    "spin-10k": ({"GOMP_SPINCOUNT": "10000"}, None),
-    "1-thread": ({}, 1),
+SETTINGS: dict[str, tuple[dict[str, str], str]] = {  # environment, --worker-threads
+    "adaptive": ({}, "adaptive"),
+    "all-cores": ({}, "all"),
+    "passive": ({"OMP_WAIT_POLICY": "PASSIVE"}, "all"),
+    "spin-10k": ({"GOMP_SPINCOUNT": "10000"}, "all"),
+    "1-thread": ({}, "1"),
 }
 BUSY_LOOP = "while True:\n    pass\n"
 
 
-def worker(go: Path, steps: int, threads: int | None) -> None:
+def worker(go: Path, steps: int, threads: str) -> None:
     """Import, wait for ``go`` to exist, train, print the training seconds as JSON."""
     import torch
 
     from workbench import ModelConfig, TextClassifier, TrainConfig, load_reviews
 
-    if threads:
-        torch.set_num_threads(threads)
+    named = {"adaptive": None, "all": torch.get_num_threads()}
+    cpu_threads = named[threads] if threads in named else int(threads)
     train, _ = load_reviews()
     clf = TextClassifier(
         ModelConfig(d_model=64, d_ff=128, num_layers=2, num_heads=4),
-        TrainConfig(num_epochs=100, max_steps=steps, batch_size=32, seed=0),
+        TrainConfig(
+            num_epochs=100,
+            max_steps=steps,
+            batch_size=32,
+            seed=0,
+            cpu_threads=cpu_threads,
+        ),
     )
     print(json.dumps({"ready": True}), flush=True)
     while not go.exists():
@@ -73,8 +84,7 @@ def timed_trainings(count: int, busy: int, setting: str, steps: int) -> list[flo
     with tempfile.TemporaryDirectory() as tmp:
         go = Path(tmp) / "go"
         command = [sys.executable, __file__, "--worker", str(go), "--max-steps", str(steps)]
-        if threads:
-            command += ["--worker-threads", str(threads)]
+        command += ["--worker-threads", threads]
         workers = [
             subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
             for _ in range(count)
@@ -105,7 +115,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="runs per situation (median)")
     parser.add_argument("--out", type=Path, default=RESULTS / "under_load.json")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--worker-threads", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--worker-threads", default="adaptive", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args.worker, args.max_steps, args.worker_threads)
@@ -121,20 +131,25 @@ def main() -> None:
         "cores": cores,
         "rows": [],
     }
-    for setting in args.settings:
+    alone_seconds: dict[str, float] = {}
+    # the baseline first, so every setting's "alone" can be compared with it
+    for setting in sorted(args.settings, key=lambda name: name != "all-cores"):
         alone = None
         for situation, (count, busy) in situations.items():
             runs = []
             for _ in range(args.repeats):
                 runs += timed_trainings(count, busy, setting, args.max_steps)
             seconds = statistics.median(runs)
-            alone = seconds if situation == "alone" else alone
+            if situation == "alone":
+                alone = alone_seconds[setting] = seconds
+            baseline_alone = alone_seconds.get("all-cores")
             row = {
                 "setting": setting,
                 "situation": situation,
                 "seconds": seconds,
                 "all_seconds": runs,
                 "slowdown": seconds / alone,
+                "vs_all_cores_alone": seconds / baseline_alone if baseline_alone else None,
                 "load": load_average()[0],
             }
             result["rows"].append(row)
@@ -150,6 +165,7 @@ def main() -> None:
             ("situation", "situation", ""),
             ("seconds", "seconds", ".1f"),
             ("slowdown", "x alone", ".2f"),
+            ("vs_all_cores_alone", "x all-cores alone", ".2f"),
             ("load", "load", ".1f"),
         ],
     )

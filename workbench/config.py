@@ -29,6 +29,7 @@ MAX_EPOCHS = 100_000
 MAX_BATCH_SIZE = 65_536
 MAX_MIN_FREQUENCY = 1_000_000_000
 MAX_SEED = 2**32 - 1  # NumPy's seeding accepts 0 .. 2^32 - 1
+MAX_CPU_THREADS = 1_024
 
 
 class _JsonConfig:
@@ -213,6 +214,11 @@ class TrainConfig(_JsonConfig):
     seed: int = field(default=0, metadata={"help": "random seed"})
     # "auto" picks CUDA, then Apple MPS, then CPU.
     device: str = field(default="auto", metadata={"help": "auto, cpu, cuda or mps"})
+    # CPU threads for training; None follows the machine's free cores as they change
+    # (workbench/threads.py: a fixed count collapses when other processes share the cores).
+    cpu_threads: int | None = field(
+        default=None, metadata={"help": "CPU threads (default: the cores other work leaves free)"}
+    )
     # torch.compile the model on CUDA; a one-off compile cost for faster steps on long runs.
     compile: bool = False
     # Distillation (used only when the training data carries a teacher's soft labels):
@@ -250,5 +256,7 @@ class TrainConfig(_JsonConfig):
             )
         if not 0.0 <= self.distill_alpha <= 1.0:
             raise InputError(f"distill_alpha must be in [0, 1], got {self.distill_alpha}")
+        if self.cpu_threads is not None:
+            self._check_range("cpu_threads", 1, MAX_CPU_THREADS)
         if self.max_steps is not None and self.max_steps < 1:
             raise InputError(f"max_steps must be at least 1 (or None), got {self.max_steps}")

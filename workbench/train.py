@@ -37,6 +37,7 @@ from workbench.config import TrainConfig
 from workbench.distributed import Ranks, gather_across_ranks, setup, sum_across_ranks
 from workbench.errors import InputError
 from workbench.progress import progress_bar
+from workbench.threads import CpuThreads
 
 
 def set_seed(seed: int) -> None:
@@ -390,6 +391,12 @@ def _notify(callbacks: Sequence[Callback], event: str, state: TrainState) -> Non
         getattr(callback, event)(state)
 
 
+def _cpu_threads(config: TrainConfig, device: torch.device) -> CpuThreads | None:
+    """What sets the thread count of a training on the CPU: a fixed count when the config
+    gives one, else one that follows the free cores (see workbench/threads.py)."""
+    return CpuThreads(fixed=config.cpu_threads) if device.type == "cpu" else None
+
+
 def _train_epoch(
     run: _Run,
     config: TrainConfig,
@@ -397,6 +404,7 @@ def _train_epoch(
     bar: tqdm,
     callbacks: Sequence[Callback],
     stop_requested: Callable[[], bool],
+    threads: CpuThreads | None,
 ) -> int:
     """One pass over this rank's shard, ending early at the step cap or a stop request.
 
@@ -409,6 +417,8 @@ def _train_epoch(
     for batch in run.train_loader:
         if state.step >= run.total_steps or stop_requested():
             break
+        if threads is not None:
+            threads.adjust()
         batch = {k: v.to(run.device, non_blocking=True) for k, v in batch.items()}
         with _autocast(run.device):
             logits = run.step_model(batch["input_ids"], batch["attention_mask"]).logits
@@ -484,6 +494,7 @@ def fit(
     stopper = EarlyStopping(config.monitor, config.patience, checkpoint_dir if main_rank else None)
     state = TrainState(total_steps=run.total_steps)
     history = History(device=str(run.device))
+    threads = _cpu_threads(config, run.device)
     started = time.perf_counter()
     bar = progress_bar(
         total=run.total_steps, show=progress and main_rank, desc="training", unit="step"
@@ -496,7 +507,7 @@ def fit(
     try:
         for epoch in range(config.num_epochs):
             state.epoch, epoch_start = epoch, time.perf_counter()
-            if _train_epoch(run, config, state, bar, callbacks, stop_requested) == 0:
+            if _train_epoch(run, config, state, bar, callbacks, stop_requested, threads) == 0:
                 break
             record = {
                 "epoch": epoch + 1,
@@ -520,6 +531,8 @@ def fit(
         state.should_stop = True
     finally:
         bar.close()
+        if threads is not None:
+            threads.restore()
     history.interrupted = stop_requested()
     stopper.restore_best(model)
     model.eval()
