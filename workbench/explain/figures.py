@@ -1,7 +1,15 @@
 """Explanations as plotly figures: each explanation's top words as bars, and attention as
 heatmaps. They check and read explanations as :mod:`workbench.explain.render` does and
 escape text the same way (plotly interprets a subset of HTML in tick labels, titles and
-hover text); blue pushes towards the class, red away from it."""
+hover text); blue pushes towards the class, red away from it.
+
+**Base value.** Under each column of :func:`top_words_figure`, its x-axis title does the
+explanation's arithmetic: the base value (what the word values are measured from: p(class)
+of the empty text for SHAP, LIME's intercept, the logit with every word absent for
+integrated gradients) plus the sum of *all* its word values (not only the bars shown)
+equals the prediction, e.g. "base 0.500 + word values (all 9) +0.420 = p(positive) 0.920".
+Methods without a base value (gradient × input, attention) say that their values do not add
+up to the prediction, here and in :func:`attention_figure`."""
 
 from __future__ import annotations
 
@@ -29,7 +37,12 @@ from workbench.explain.render import (
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-__all__ = ["attention_figure", "top_words_figure"]
+__all__ = ["attention_figure", "base_value_caption", "top_words_figure"]
+
+# What attention says in place of a base value.
+ATTENTION_NO_BASE_VALUE = "no base value: attention weights are not shares of the prediction"
+
+_UNIT_NAMES = {"probability": "probability points", "logit": "logit points"}
 
 
 def _word_labels(exp: Explanation) -> list[str]:
@@ -41,6 +54,64 @@ def _word_labels(exp: Explanation) -> list[str]:
     ]
 
 
+def base_value_caption(explanation: Explanation, label: Any = None) -> str:
+    """The arithmetic of ``explanation`` towards ``label`` (default: the predicted class) as
+    short plain-text lines: its base value, plus the sum of all its word values, equals
+    the prediction (the text's probability for SHAP, LIME's local estimate of it, the
+    text's logit for integrated gradients), e.g. "base 0.500: p(positive), no words" /
+    "+ 9 word values +0.420" / "= p(positive) 0.920". For methods without a base value,
+    lines that say their values are not additive. Escape it before it reaches HTML.
+    """
+    scores, explained = _scores(explanation, label)
+    index = list(explanation.classes).index(explained)
+    if explanation.kind == "attention":
+        return "no base value:\nattention weights are\nnot shares of the prediction"
+    if explanation.base_values is None:
+        return "no base value:\nthe values do not add up\nto the prediction; compare sizes only"
+    visible = _visible_count(explanation)
+    finite = scores[:visible][np.isfinite(scores[:visible])]
+    base = float(explanation.base_values[index])
+    added = float(finite.sum())
+    total = base + added
+    probability = float(explanation.probabilities[index])
+    name = str(explained)
+    if explanation.method == "shap":
+        result = f"= p({name}) {total:.3f}"
+        if abs(total - probability) > 5e-4:  # SHAP's values add up exactly; say so if not
+            result += f" (model: {probability:.3f})"
+        return (
+            f"base {base:.3f}: p({name}), no words\n"
+            f"+ {finite.size} word values {added:+.3f}\n{result}"
+        )
+    if explanation.method == "lime":
+        return (
+            f"base {base:.3f}: LIME's intercept\n+ {finite.size} word weights {added:+.3f}\n"
+            f"= {total:.3f} ≈ p({name}) {probability:.3f}"
+        )
+    if explanation.method == "integrated-gradients":
+        deltas = explanation.settings.get("convergence_delta")
+        error = ""
+        if isinstance(deltas, (list, tuple)) and len(deltas) == len(explanation.classes):
+            error = f" ± {float(deltas[index]):.2g}"
+        return (
+            f"base {base:+.3f}: logit({name}), no words\n"
+            f"+ {finite.size} word values {added:+.3f}\n"
+            f"= logit {total:+.3f}{error} (p {probability:.3f})"
+        )
+    return f"base {base:.4g}\n+ {finite.size} word values {added:+.4g}\n= {total:.4g}"
+
+
+def _axis_title(explanation: Explanation, label: Any) -> str:
+    """The x-axis title of one column: the units, then the base-value arithmetic, escaped."""
+    units = explanation.settings.get("units")
+    if explanation.kind == "attention":
+        heading = "attention weight"
+    else:
+        heading = _UNIT_NAMES.get(str(units), str(units)) if units else "attribution"
+    lines = [heading, *base_value_caption(explanation, label).split("\n")]
+    return "<br>".join(_esc(line) for line in lines)
+
+
 def top_words_figure(
     explanations: Sequence[Explanation] | Explanation, *, k: int = 10, label: Any = None
 ) -> go.Figure:
@@ -48,6 +119,8 @@ def top_words_figure(
 
     Bars are sorted with the largest at the top; blue pushes towards the class, red away.
     A word that occurs more than once is labelled with its position, e.g. "good (#3)".
+    Each column's x-axis title states its base value and that base value + the sum of all
+    its word values = the prediction (:func:`base_value_caption`).
     """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -101,6 +174,12 @@ def top_words_figure(
             row=1,
             col=col,
         )
+        fig.update_xaxes(
+            title_text=_axis_title(exp, label),
+            title_font={"size": 11},
+            row=1,
+            col=col,
+        )
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_xaxes(zeroline=True, zerolinecolor="#888888")
     if label is not None:
@@ -111,10 +190,11 @@ def top_words_figure(
         towards = "each explanation's predicted class"
     fig.update_layout(
         title_text=f"Top {k} words by |attribution| towards {towards}"
-        "<br><sup>blue: towards the class · red: away from it</sup>",
-        height=max(320, 26 * max(len(c[3]) for c in columns) + 160),
+        "<br><sup>blue: towards the class · red: away from it · under each column: "
+        "base value + all word values = prediction</sup>",
+        height=max(380, 26 * max(len(c[3]) for c in columns) + 240),
         template="plotly_white",
-        margin={"t": 110},
+        margin={"t": 110, "b": 40},
     )
     return fig
 
@@ -190,7 +270,10 @@ def _heatmap_menu(
     import plotly.graph_objects as go
 
     def heading(name: str) -> str:
-        return f"{method}: {name}<br><sup>{_esc(ATTENTION_CAPTION)}</sup>"
+        return (
+            f"{method}: {name}<br><sup>{_esc(ATTENTION_CAPTION)} · "
+            f"{_esc(ATTENTION_NO_BASE_VALUE)}</sup>"
+        )
 
     fig = go.Figure()
     for i, (name, z, rows) in enumerate(views):

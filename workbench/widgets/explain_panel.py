@@ -5,7 +5,10 @@ example), choose a model and methods, set the budgets, press **Explain**: the pa
 the highlighted text of every method (:func:`~workbench.explain.explanation_html`), draws
 the top words of each (:func:`~workbench.explain.top_words_figure`) and, when attention was
 chosen, the attention heatmap. **Export HTML** writes a self-contained page. Each row
-says its base value (what the word values are measured from) and where they lead.
+says its base value (what the word values are measured from) and where they lead; under
+the highlights, a line names the methods that have none (gradient × input, attention: their
+values do not add up to the prediction). Under each column of the top-words figure, base
+value + all word values = prediction is written out.
 
 SHAP gives Owen values by default (``shap``'s Partition explainer over its text
 clustering, any length); the **SHAP values** dropdown switches to exact Shapley values,
@@ -20,6 +23,7 @@ and the CLI.
 
 from __future__ import annotations
 
+import html
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -306,7 +310,7 @@ class ExplainPanel(Panel):
                 raise InputError(reasons[0])
             raise InputError("; ".join(f"{m}: {e}" for m, e in errors.items()))
         self.explanations, self.explained_model = results, name
-        self.highlight.value = explanation_html(results)
+        self.highlight.value = explanation_html(results) + _no_base_value_html(results)
         show_figures(self.top_words, top_words_figure(results))
         attention = [e for e in results if e.attention is not None]
         show_figures(self.attention, *(attention_figure(e) for e in attention[:1]))
@@ -317,6 +321,24 @@ class ExplainPanel(Panel):
             self._say(f"{summary}. {failed}", "warning")
         else:
             self._say(summary, "success")
+
+
+def _no_base_value_html(explanations: Sequence[Explanation]) -> str:
+    """A line naming the explanations without a base value (gradient × input, attention),
+    whose values do not add up to the prediction; "" when every one has a base value."""
+    missing = [e.method for e in explanations if e.base_values is None]
+    if not missing:
+        return ""
+    names = ", ".join(dict.fromkeys(missing))
+    line = (
+        f"{names}: no base value; these values do not add up to the prediction, so compare "
+        "their sizes within a row only (SHAP, LIME and integrated gradients start from their "
+        "base value, shown under their titles)"
+    )
+    return (
+        f'<div class="wb-no-base" style="color:#6b6b6b;font-family:system-ui,sans-serif">'
+        f"<small>{html.escape(line, quote=True)}</small></div>"
+    )
 
 
 def _check_models(models: Mapping[str, TextModel]) -> dict[str, TextModel]:
