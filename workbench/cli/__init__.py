@@ -18,65 +18,99 @@ half a file.
 One module per concern: ``common`` (table options, loading a model, output files),
 ``interrupts`` (Ctrl-C and SIGTERM), ``train``, ``score`` (evaluate and predict),
 ``explain`` and ``compare``; this one builds the parser and runs a command.
+
+Starting is cheap: ``workbench --help`` imports none of the command modules, a command's
+module is imported (and its options added) only once the command is chosen, and those
+modules build their options without torch, scikit-learn, shap or plotly, which load when
+the command runs (``tests/test_cli_startup.py`` checks it; ``benchmarks/cli_startup.py``
+times it).
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import importlib
 import signal
 import sys
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from workbench.cli.common import _flag
-from workbench.cli.compare import _add_compare_parser, _compare
-from workbench.cli.explain import _add_explain_parser, _explain
 from workbench.cli.interrupts import (
     _interrupted_exit_code,
     _on_sigterm,
     _print_interrupted,
     _received,
 )
-from workbench.cli.score import _add_evaluate_parser, _add_predict_parser, _evaluate, _predict
-from workbench.cli.train import _CONFIG_FIELDS as _CONFIG_FIELDS
-from workbench.cli.train import _add_train_parser, _train
-from workbench.cli.train import _classifier as _classifier
-from workbench.data import check_utf8
 from workbench.errors import InputError
-from workbench.serve import add_serve_parser, serve_command
 from workbench.version import __version__
 
-__all__ = ["build_parser", "main"]
+__all__ = ["COMMAND_HELP", "build_parser", "main"]
+
+# Each command's line in `workbench --help`, in that order.
+COMMAND_HELP = {
+    "train": "train a model on a labelled table and save the artifact",
+    "evaluate": "score a saved model on a labelled table",
+    "predict": "predict labels for texts; one JSON object per line",
+    "explain": "explain predictions word by word; JSON, HTML or JSON Lines out",
+    "compare": "train several models on one split and print a leaderboard",
+    "serve": "serve a saved model's predictions and explanations over HTTP",
+}
+# Each command's module, the function there that adds its options to its parser, and the
+# one that runs it; imported only when the command is chosen.
+_COMMANDS = {
+    "train": ("workbench.cli.train", "_add_train_arguments", "_train"),
+    "evaluate": ("workbench.cli.score", "_add_evaluate_arguments", "_evaluate"),
+    "predict": ("workbench.cli.score", "_add_predict_arguments", "_predict"),
+    "explain": ("workbench.cli.explain", "_add_explain_arguments", "_explain"),
+    "compare": ("workbench.cli.compare", "_add_compare_arguments", "_compare"),
+    "serve": ("workbench.serve.cli", "add_serve_arguments", "serve_command"),
+}
+
+
+def _command_function(command: str, which: int) -> Callable[..., Any]:
+    module, *functions = _COMMANDS[command]
+    return getattr(importlib.import_module(module), functions[which])
+
+
+class _Commands(argparse._SubParsersAction):
+    """The subcommands, each of which gets its options only when it is chosen: the parser
+    of ``workbench --help`` lists them without importing their modules."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        name = values[0]
+        command = self._name_parser_map.get(name)
+        if command is not None and not getattr(command, "_options_added", False):
+            _command_function(name, 0)(command)
+            command._options_added = True
+        super().__call__(parser, namespace, values, option_string)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The CLI's parser; a command's options are added when its name is parsed."""
     parser = argparse.ArgumentParser(
         prog="workbench",
         description="Train, evaluate and run transformer text classifiers.",
         epilog="Run `workbench COMMAND --help` for the options of each command.",
     )
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_train_parser(commands)
-    _add_evaluate_parser(commands)
-    _add_predict_parser(commands)
-    _add_explain_parser(commands)
-    _add_compare_parser(commands)
-    add_serve_parser(commands)
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", action=_Commands
+    )
+    for name, help_text in COMMAND_HELP.items():
+        commands.add_parser(name, help=help_text)
     return parser
 
 
-_COMMANDS = {
-    "train": _train,
-    "evaluate": _evaluate,
-    "predict": _predict,
-    "explain": _explain,
-    "compare": _compare,
-    "serve": serve_command,
-}
+def __getattr__(name: str) -> Any:
+    """``_classifier`` and ``_CONFIG_FIELDS`` of the train command, as they were here."""
+    if name in ("_classifier", "_CONFIG_FIELDS"):
+        return getattr(importlib.import_module("workbench.cli.train"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _show_warning(python_way, message, category, filename, lineno, file=None, line=None):
@@ -90,6 +124,8 @@ def _show_warning(python_way, message, category, filename, lineno, file=None, li
 
 def _check_utf8_arguments(args: argparse.Namespace) -> None:
     """Undecodable bytes in an argument (``$'bad \\xff'``) arrive as lone surrogates."""
+    from workbench.data import check_utf8
+
     for name, value in vars(args).items():
         items = value if isinstance(value, list) else [value]
         for i, item in enumerate(items):
@@ -109,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.showwarning = functools.partial(_show_warning, warnings.showwarning)
             _check_utf8_arguments(args)
-            return _COMMANDS[args.command](args) or 0
+            return _command_function(args.command, 1)(args) or 0
     except InputError as exc:
         print(f"workbench: error: {exc}", file=sys.stderr)
         return 2

@@ -1,5 +1,9 @@
 """What the commands share: the table options, loading a model, and output files that are
-checked before the work and written atomically."""
+checked before the work and written atomically.
+
+The parsers are built from this module without importing torch: the storage layer loads
+inside the functions that run a command.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-from workbench.artifacts import atomic_write, check_can_create, load_model
 from workbench.errors import InputError
 
 
@@ -27,6 +30,8 @@ MODEL_HELP = "artifact directory, or a Hugging Face classifier directory (safete
 
 def _load(args: argparse.Namespace, device: str | None = None):
     """Any model directory: a workbench artifact or a Hugging Face classifier."""
+    from workbench.artifacts import load_model
+
     return load_model(args.model, device=device or args.device)
 
 
@@ -37,12 +42,16 @@ def _check_output_file(path: Path | None, flag: str) -> None:
         return
     if path.is_dir():
         raise InputError(f"{flag} {path} is a directory; give a file name")
+    from workbench.artifacts import check_can_create
+
     check_can_create(path, f"{flag} {path}")
 
 
 def _write_output(path: Path, flag: str, write: Callable[[Path], object]) -> Path:
     """``write`` the file atomically (neither a failure nor a signal leaves half a file);
     an OSError is one line naming the file."""
+    from workbench.artifacts import atomic_write
+
     try:
         return atomic_write(path, write)
     except OSError as exc:

@@ -6,20 +6,17 @@ import argparse
 from pathlib import Path
 
 from workbench.cli.common import _check_output_file, _data_args, _write_output
-from workbench.data import load_table, stratified_split
 from workbench.errors import InputError
 
 DEFAULT_COMPARE_MODELS = "tfidf-logreg,bag-of-embeddings,transformer-small,transformer-base"
 
 
-def _add_compare_parser(commands) -> None:
-    compare = commands.add_parser(
-        "compare",
-        help="train several models on one split and print a leaderboard",
-        description="Train several models on the same data with the same seed, score them on "
-        "the same test set and print a leaderboard (accuracy and macro-F1 with bootstrap 95% "
+def _add_compare_arguments(compare: argparse.ArgumentParser) -> None:
+    compare.description = (
+        "Train several models on the same data with the same seed, score them on the same "
+        "test set and print a leaderboard (accuracy and macro-F1 with bootstrap 95% "
         "intervals, ECE, training time, latency, throughput, parameters, artifact size) and "
-        "McNemar's exact test for every pair (Holm-corrected).",
+        "McNemar's exact test for every pair (Holm-corrected)."
     )
     compare.add_argument("--data", required=True, type=Path, help="training table")
     compare.add_argument(
@@ -42,6 +39,7 @@ def _add_compare_parser(commands) -> None:
 
 def _compare(args: argparse.Namespace) -> None:
     from workbench.compare import compare, format_significance, registered_models, resolve_models
+    from workbench.data import load_table, stratified_split
 
     names = [name.strip() for name in args.models.split(",") if name.strip()]
     if not names:

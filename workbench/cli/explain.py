@@ -10,22 +10,24 @@ import sys
 from pathlib import Path
 
 from workbench.cli.common import MODEL_HELP, _check_output_file, _data_args, _load, _write_output
-from workbench.data import load_table
-from workbench.distributed import is_main_process
 from workbench.errors import InputError
-from workbench.explain import METHODS, FailedExplanation, explain
-from workbench.explain.perturbation import MAX_EXACT_WORDS, SHAP_ALGORITHMS
+
+# What --method and --shap-algorithm offer, and the exact algorithm's limit, as
+# workbench.explain defines them (METHODS, SHAP_ALGORITHMS, MAX_EXACT_WORDS; a test checks
+# that they agree), written out so that `workbench explain --help` imports neither torch
+# nor shap to list them.
+METHOD_NAMES = ("shap", "lime", "integrated-gradients", "gradient-x-input", "attention")
+SHAP_ALGORITHMS = ("partition", "exact")
+MAX_EXACT_WORDS = 12
 
 
-def _add_explain_parser(commands) -> None:
-    explain = commands.add_parser(
-        "explain",
-        help="explain predictions word by word; JSON, HTML or JSON Lines out",
-        description="Explain the model's prediction for TEXT: one attribution per word per "
-        "class, by SHAP, LIME, integrated gradients, gradient x input or attention. Prints "
-        "the top words; --json and --html write the full result. With --data FILE every "
-        "text of the table is explained and --jsonl writes one explanation per line; under "
-        "torchrun the texts are shared out between the processes.",
+def _add_explain_arguments(explain: argparse.ArgumentParser) -> None:
+    explain.description = (
+        "Explain the model's prediction for TEXT: one attribution per word per class, by "
+        "SHAP, LIME, integrated gradients, gradient x input or attention. Prints the top "
+        "words; --json and --html write the full result. With --data FILE every text of the "
+        "table is explained and --jsonl writes one explanation per line; under torchrun the "
+        "texts are shared out between the processes."
     )
     explain.add_argument("--model", required=True, type=Path, help=MODEL_HELP)
     explain.add_argument("text", nargs="?", metavar="TEXT", help="the text to explain")
@@ -40,7 +42,7 @@ def _add_explain_parser(commands) -> None:
     explain.add_argument(
         "--method",
         default="shap",
-        choices=list(METHODS),
+        choices=METHOD_NAMES,
         help="explanation method (shap)",
     )
     budget = explain.add_mutually_exclusive_group()
@@ -63,6 +65,8 @@ def _add_explain_parser(commands) -> None:
 
 
 def _explain(args: argparse.Namespace) -> None:
+    from workbench.explain import explain
+
     settings = {
         "shap": {"max_evals": args.max_evals, "algorithm": args.shap_algorithm},
         "lime": {"num_samples": args.num_samples, "seed": args.seed},
@@ -114,6 +118,10 @@ def _strongest_words(result, k: int = 5) -> str:
 
 
 def _explain_table(args: argparse.Namespace, settings: dict) -> None:
+    from workbench.data import load_table
+    from workbench.distributed import is_main_process
+    from workbench.explain import FailedExplanation, explain
+
     if args.jsonl is None:
         raise InputError("--data explains many texts: say where to write them with --jsonl OUT")
     if args.json is not None or args.html is not None:

@@ -7,19 +7,14 @@ import argparse
 import json
 from pathlib import Path
 
-from workbench.classifier import TextClassifier
 from workbench.cli.common import MODEL_HELP, _check_output_file, _data_args, _load, _write_output
-from workbench.data import load_table
 from workbench.errors import InputError
-from workbench.evaluate import evaluate
 
 
-def _add_evaluate_parser(commands) -> None:
-    evaluate = commands.add_parser(
-        "evaluate",
-        help="score a saved model on a labelled table",
-        description="Score a saved model on a labelled table: accuracy and macro-F1 with "
-        "bootstrap 95% intervals, per-class scores, ECE and ROC-AUC.",
+def _add_evaluate_arguments(evaluate: argparse.ArgumentParser) -> None:
+    evaluate.description = (
+        "Score a saved model on a labelled table: accuracy and macro-F1 with bootstrap 95% "
+        "intervals, per-class scores, ECE and ROC-AUC."
     )
     evaluate.add_argument("--model", required=True, type=Path, help=MODEL_HELP)
     evaluate.add_argument("--data", required=True, type=Path, help="labelled table")
@@ -28,12 +23,10 @@ def _add_evaluate_parser(commands) -> None:
     evaluate.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto (cpu)")
 
 
-def _add_predict_parser(commands) -> None:
-    predict = commands.add_parser(
-        "predict",
-        help="predict labels for texts; one JSON object per line",
-        description="Predict labels for the TEXT arguments or the texts of --data; prints one "
-        "JSON object per line with the text, the label and the class probabilities.",
+def _add_predict_arguments(predict: argparse.ArgumentParser) -> None:
+    predict.description = (
+        "Predict labels for the TEXT arguments or the texts of --data; prints one JSON object "
+        "per line with the text, the label and the class probabilities."
     )
     predict.add_argument("--model", required=True, type=Path, help=MODEL_HELP)
     predict.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify")
@@ -50,6 +43,9 @@ def _add_predict_parser(commands) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
+    from workbench.data import load_table
+    from workbench.evaluate import evaluate
+
     _check_output_file(args.json, "--json")
     clf = _load(args)
     # One class is a legitimate test set (only positive reviews): accuracy still means
@@ -75,6 +71,9 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _predict(args: argparse.Namespace) -> None:
+    from workbench.classifier import TextClassifier
+    from workbench.data import load_table
+
     texts = list(args.texts)
     if args.data is not None:
         texts += load_table(args.data, args.text_col, None, encoding=args.encoding).texts

@@ -1,4 +1,8 @@
-"""``workbench train``: its flags, generated from the config fields, and the run."""
+"""``workbench train``: its flags, generated from the config fields, and the run.
+
+The flags come from :mod:`workbench.config` alone, so ``workbench train --help`` imports
+neither torch nor the pretrained stack; the run imports what it trains.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +13,10 @@ from dataclasses import Field, fields
 from pathlib import Path
 from typing import Any
 
-from workbench.artifacts import check_output_directory
-from workbench.classifier import TextClassifier
 from workbench.cli.common import _data_args, _flag
 from workbench.cli.interrupts import _interrupted_exit_code, _print_interrupted
 from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
-from workbench.data import load_table
-from workbench.distributed import is_main_process
 from workbench.errors import InputError
-from workbench.pretrained import finetuned_encoder
-from workbench.train import Callback, TrainState
 
 # The config fields `workbench train` offers: each flag is named after its field
 # (--num-layers) and takes its type, default and help from it. Those a pretrained encoder
@@ -37,17 +35,25 @@ _CONFIG_FIELDS = {
 }
 # Said after the encoder's default where its unit differs: it counts word pieces.
 _ENCODER_UNITS = {"max_length": " word pieces"}
+# The value of each of TRAIN_FIELDS that --encoder takes, in the encoder recipe
+# (pretrained.finetuned_encoder; a test checks that they agree): the flags' help shows them
+# without importing the pretrained stack, torch and transformers.
+ENCODER_FLAG_DEFAULTS = {
+    "num_epochs": 3, "batch_size": 16, "learning_rate": 1e-4, "max_length": 128, "seed": 0,
+    "device": "auto",
+}  # fmt: skip
 
 
 def _encoder_recipe() -> dict:
     """The settings ``--encoder`` trains with unless a flag says otherwise."""
+    from workbench.pretrained import finetuned_encoder
+
     return finetuned_encoder().get_params()
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     """A flag for each of ``TRAIN_FIELDS``, with default ``None``: only a flag given changes
     a setting, since the encoder and the transformer default differently."""
-    encoder_recipe = _encoder_recipe()
     for name in TRAIN_FIELDS:
         kind, field = _CONFIG_FIELDS[name]
         value_type = _flag_type(kind, name)
@@ -57,7 +63,7 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
             dest=name,
             type=value_type,
             metavar={int: "INT", float: "FLOAT"}.get(value_type, name.upper()),
-            help=_flag_help(field, encoder_recipe),
+            help=_flag_help(field, ENCODER_FLAG_DEFAULTS),
         )
 
 
@@ -87,13 +93,11 @@ def _default_cache_dir() -> Path:
     return Path(base) / "workbench" / "teacher-probabilities"
 
 
-def _add_train_parser(commands) -> None:
-    train = commands.add_parser(
-        "train",
-        help="train a model on a labelled table and save the artifact",
-        description="Train a from-scratch transformer classifier on a labelled table, or "
-        "fine-tune a pretrained encoder with --encoder, and save the artifact directory "
-        "(weights, configs, tokenizer, metrics).",
+def _add_train_arguments(train: argparse.ArgumentParser) -> None:
+    train.description = (
+        "Train a from-scratch transformer classifier on a labelled table, or fine-tune a "
+        "pretrained encoder with --encoder, and save the artifact directory (weights, "
+        "configs, tokenizer, metrics)."
     )
     train.add_argument(
         "--data", required=True, type=Path, help="training table (CSV/TSV/JSONL/Parquet)"
@@ -135,14 +139,23 @@ def _add_train_parser(commands) -> None:
     train.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-class PrintEpochs(Callback):
-    """One line per epoch: the mean training loss and the validation metrics."""
+def _print_epochs():
+    """A callback that prints one line per epoch: the mean training loss and the validation
+    metrics (made here, as the fit loop it plugs into loads only when a model trains)."""
+    from workbench.distributed import is_main_process
+    from workbench.train import Callback, TrainState
 
-    def on_epoch_end(self, state: TrainState) -> None:
-        if not is_main_process():  # under torchrun, one line per epoch, not one per rank
-            return
-        metrics = "  ".join(f"val_{k}={v:.4f}" for k, v in state.metrics.items())
-        print(f"epoch {state.epoch + 1}: train_loss={state.epoch_loss:.4f}  {metrics}", flush=True)
+    class PrintEpochs(Callback):
+        def on_epoch_end(self, state: TrainState) -> None:
+            if not is_main_process():  # under torchrun, one line per epoch, not one per rank
+                return
+            metrics = "  ".join(f"val_{k}={v:.4f}" for k, v in state.metrics.items())
+            print(
+                f"epoch {state.epoch + 1}: train_loss={state.epoch_loss:.4f}  {metrics}",
+                flush=True,
+            )
+
+    return PrintEpochs()
 
 
 def _classifier(args: argparse.Namespace):
@@ -154,6 +167,8 @@ def _classifier(args: argparse.Namespace):
     given = {name: getattr(args, name) for name in TRAIN_FIELDS}
     given = {name: value for name, value in given.items() if value is not None}
     if args.encoder is not None:
+        from workbench.pretrained import finetuned_encoder
+
         encoder_recipe = _encoder_recipe()
         misplaced = [_flag(name) for name in given if name not in encoder_recipe]
         if misplaced:
@@ -169,6 +184,8 @@ def _classifier(args: argparse.Namespace):
         settings[_CONFIG_FIELDS[name][0]][name] = value
     if "d_model" in given:  # the MLP stays twice as wide as the model
         settings[ModelConfig]["d_ff"] = 2 * given["d_model"]
+    from workbench.classifier import TextClassifier
+
     return TextClassifier(
         model_config=ModelConfig(**settings[ModelConfig]),
         train_config=TrainConfig(**settings[TrainConfig]),
@@ -177,6 +194,10 @@ def _classifier(args: argparse.Namespace):
 
 
 def _train(args: argparse.Namespace) -> int:
+    from workbench.artifacts import check_output_directory
+    from workbench.data import load_table
+    from workbench.distributed import is_main_process
+
     check_output_directory(args.out)  # before the work, not after it
     train = load_table(args.data, args.text_col, args.label_col, encoding=args.encoding)
     validation = None
@@ -186,7 +207,7 @@ def _train(args: argparse.Namespace) -> int:
     clf = _classifier(args)
     fit_options: dict[str, Any] = {
         "validation": validation,
-        "callbacks": [PrintEpochs()],
+        "callbacks": [_print_epochs()],
         "progress": not args.quiet,
     }
     if args.teacher is not None:

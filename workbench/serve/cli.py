@@ -1,4 +1,7 @@
-"""``workbench serve`` on the command line: its options, checked, handed to :func:`run`."""
+"""``workbench serve`` on the command line: its options, checked, handed to :func:`run`.
+
+The options need only :class:`ServeLimits`; the server (and the model) load when it runs.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ from pathlib import Path
 
 from workbench.errors import InputError
 from workbench.serve.limits import ServeLimits
-from workbench.serve.server import run
 
 # (flag, ServeLimits field, type, help)
 _LIMIT_OPTIONS = [
@@ -25,14 +27,19 @@ _LIMIT_OPTIONS = [
 
 def add_serve_parser(commands: argparse._SubParsersAction) -> None:
     """Add ``workbench serve`` to the CLI's subcommands."""
-    serve = commands.add_parser(
-        "serve",
-        help="serve a saved model's predictions and explanations over HTTP",
-        description='Serve a saved model over HTTP: POST /predict ({"text": ...} or '
-        '{"texts": [...]}), POST /explain ({"text": ..., "method": ...}; the JSON of '
-        "`workbench explain --json`), GET /health and GET /model. Concurrent predictions "
-        "are batched into one model call; explanations run one at a time beside them. "
-        "Needs the serve extra (pip install -e '.[serve]').",
+    from workbench.cli import COMMAND_HELP
+
+    add_serve_arguments(commands.add_parser("serve", help=COMMAND_HELP["serve"]))
+
+
+def add_serve_arguments(serve: argparse.ArgumentParser) -> None:
+    """The options of ``workbench serve``, added to its parser."""
+    serve.description = (
+        'Serve a saved model over HTTP: POST /predict ({"text": ...} or {"texts": [...]}), '
+        'POST /explain ({"text": ..., "method": ...}; the JSON of `workbench explain '
+        "--json`), GET /health and GET /model. Concurrent predictions are batched into one "
+        "model call; explanations run one at a time beside them. Needs the serve extra "
+        "(pip install -e '.[serve]')."
     )
     serve.add_argument("--model", required=True, type=Path, help="model directory to serve")
     serve.add_argument(
@@ -66,6 +73,8 @@ def serve_command(args: argparse.Namespace) -> None:
             raise InputError(f"{flag} must be 0 or more, got {limits[name]}")
         if name != "batch_wait_ms" and not limits[name] > 0:
             raise InputError(f"{flag} must be positive, got {limits[name]}")
+    from workbench.serve.server import run
+
     run(
         args.model,
         host=args.host,
