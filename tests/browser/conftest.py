@@ -102,10 +102,10 @@ def artifacts_dir(request: pytest.FixtureRequest) -> Path:
     return folder.resolve()
 
 
-@pytest.fixture(scope="session")
-def jupyter_lab(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Iterator[Lab]:
-    """A JupyterLab server on a free loopback port, serving a temporary copy of the notebooks."""
-    home = tmp_path_factory.mktemp("jupyterlab")
+@contextlib.contextmanager
+def serve_lab(home: Path, log: Path, smoke: bool = True) -> Iterator[Lab]:
+    """A JupyterLab server on a free loopback port, serving a temporary copy of the notebooks
+    under ``home``, in smoke mode or (``smoke=False``) with the notebooks' full budgets."""
     project = home / "project"
     shutil.copytree(
         REPO / "notebooks",
@@ -113,7 +113,7 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -
         ignore=shutil.ignore_patterns(".ipynb_checkpoints"),
     )
     (project / "runs").mkdir()
-    env = jupyter_env(home / "jupyter")
+    env = jupyter_env(home / "jupyter", smoke=smoke)
     for relative, content in LAB_SETTINGS.items():
         target = Path(env["JUPYTERLAB_SETTINGS_DIR"]) / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -136,7 +136,6 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -
         "--LabApp.news_url=None",
         "--LabApp.extension_manager=readonly",
     ]
-    log = artifacts_dir / "jupyterlab.log"
     with open(log, "wb") as log_file:
         proc = subprocess.Popen(
             command,
@@ -163,6 +162,30 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -
         yield lab
     finally:
         stop_process_tree(proc)
+
+
+@pytest.fixture(scope="session")
+def jupyter_lab(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Iterator[Lab]:
+    """The suite's JupyterLab, in smoke mode."""
+    with serve_lab(tmp_path_factory.mktemp("jupyterlab"), artifacts_dir / "jupyterlab.log") as lab:
+        yield lab
+
+
+@pytest.fixture(scope="session")
+def docs_artifacts_dir(artifacts_dir: Path) -> Path:
+    """Where the documentation screenshots go (``update_docs_images.py`` copies them on)."""
+    folder = artifacts_dir / "docs"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def docs_lab(tmp_path_factory: pytest.TempPathFactory, docs_artifacts_dir: Path) -> Iterator[Lab]:
+    """A second JupyterLab for the documentation screenshots: the notebooks' full budgets,
+    not smoke mode, so the pictures show trained models. Started only when a test asks."""
+    home = tmp_path_factory.mktemp("jupyterlab-docs")
+    with serve_lab(home, docs_artifacts_dir / "jupyterlab.log", smoke=False) as lab:
+        yield lab
 
 
 @pytest.fixture(scope="session")
@@ -224,17 +247,26 @@ def watched_page(
         page.close()
 
 
-@pytest.fixture
-def open_notebook(jupyter_lab: Lab, watched_page: WatchedPage) -> Iterator[Any]:
-    """``open_notebook("03_train_a_transformer.ipynb")`` -> a :class:`LabNotebook`, opened
-    with its kernel idle. Its kernel is shut down after the test."""
-
+def _opener(lab: Lab, watched_page: WatchedPage) -> Iterator[Any]:
     def opener(name: str) -> LabNotebook:
-        return LabNotebook(jupyter_lab, watched_page, name).open()
+        return LabNotebook(lab, watched_page, name).open()
 
     try:
         yield opener
     finally:
         # The server's own teardown ends them in any case.
         with contextlib.suppress(Exception):
-            jupyter_lab.shut_down_kernels()
+            lab.shut_down_kernels()
+
+
+@pytest.fixture
+def open_notebook(jupyter_lab: Lab, watched_page: WatchedPage) -> Iterator[Any]:
+    """``open_notebook("03_train_a_transformer.ipynb")`` -> a :class:`LabNotebook`, opened
+    with its kernel idle, in smoke mode. Its kernel is shut down after the test."""
+    yield from _opener(jupyter_lab, watched_page)
+
+
+@pytest.fixture
+def open_docs_notebook(docs_lab: Lab, watched_page: WatchedPage) -> Iterator[Any]:
+    """Like ``open_notebook``, on the full-budget server of the documentation screenshots."""
+    yield from _opener(docs_lab, watched_page)

@@ -92,8 +92,9 @@ def stop_process_tree(proc: subprocess.Popen, grace_s: float = 30) -> None:
                 child.kill()
 
 
-def jupyter_env(home: Path) -> dict[str, str]:
-    """The environment for Jupyter processes: private config/data/runtime folders, smoke mode."""
+def jupyter_env(home: Path, smoke: bool = True) -> dict[str, str]:
+    """The environment for Jupyter processes: private config/data/runtime folders, and smoke
+    mode (``WORKBENCH_SMOKE=1``) or, with ``smoke=False``, the notebooks' full budgets."""
     folders = {
         "JUPYTER_CONFIG_DIR": home / "config",
         "JUPYTER_DATA_DIR": home / "data",
@@ -106,7 +107,10 @@ def jupyter_env(home: Path) -> dict[str, str]:
         folder.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER")}
     env.update({k: str(v) for k, v in folders.items()})
-    env["WORKBENCH_SMOKE"] = "1"
+    if smoke:
+        env["WORKBENCH_SMOKE"] = "1"
+    else:
+        env.pop("WORKBENCH_SMOKE", None)
     # The models are tiny and the machines small and shared: spinning OpenMP threads only
     # slow each step down (tests/conftest.py does the same for the unit tests).
     env.setdefault("OMP_NUM_THREADS", "1")
@@ -221,7 +225,7 @@ class LabNotebook:
         self.page.wait_for_function(_IDLE_JS, polling=500)
         return self
 
-    def run_all(self) -> None:
+    def run_all(self, timeout_ms: int = RUN_ALL_TIMEOUT_MS) -> None:
         """Run > Run All Cells, then wait until the kernel is idle with nothing pending."""
         self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
         self.page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
@@ -231,7 +235,7 @@ class LabNotebook:
         # cells below it go back to [ ] instead of staying [*].
         self.page.wait_for_function(
             f"() => ({_IDLE_JS})() && !({_PROMPTS_JS})().includes('[*]:')",
-            timeout=RUN_ALL_TIMEOUT_MS,
+            timeout=timeout_ms,
             polling=1000,
         )
 
@@ -262,11 +266,23 @@ class LabNotebook:
         )
         return self.page.locator(".jp-OutputArea-output").filter(has=button)
 
-    def screenshot(self, path: Path, close_ups: dict[Path, Any] | None = None) -> Path:
+    def code_cell(self, source: str) -> Any:
+        """The first code cell (input and outputs) whose source contains ``source``."""
+        return (
+            self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell")
+            .filter(has=self.page.locator(".jp-InputArea", has_text=source))
+            .first
+        )
+
+    def screenshot(
+        self, path: Path | None, close_ups: dict[Path, Any] | None = None
+    ) -> Path | None:
         """The whole notebook in one image: the viewport grows to the notebook's height.
 
-        ``close_ups`` maps more image paths to locators (a panel, say) shot at the same time,
-        while all of the notebook is on screen.
+        ``close_ups`` maps more image paths to what to shoot at the same time, while all of
+        the notebook is on screen: a locator (a panel, say), or a list of locators, shot as
+        one image of the smallest rectangle around all of them. ``path=None`` takes only
+        the close-ups.
         """
         page = self.page
         size = dict(page.viewport_size or VIEWPORT)
@@ -283,12 +299,27 @@ class LabNotebook:
             )
             page.eval_on_selector(_OUTER, "e => { e.scrollTop = 0 }")
             page.evaluate(FRAMES_JS)
-            page.screenshot(path=str(path))
-            for close_up, locator in (close_ups or {}).items():
-                locator.screenshot(path=str(close_up))
+            if path is not None:
+                page.screenshot(path=str(path))
+            for close_up, target in (close_ups or {}).items():
+                if isinstance(target, (list, tuple)):
+                    page.screenshot(path=str(close_up), clip=_around(target))
+                else:
+                    target.screenshot(path=str(close_up))
         finally:
             page.set_viewport_size(size)
         return path
+
+
+def _around(locators: list[Any], margin: int = 6) -> dict[str, float]:
+    """The rectangle (page pixels) around all of ``locators``, plus ``margin``."""
+    boxes = [box for box in (loc.bounding_box() for loc in locators) if box]
+    assert boxes, "none of the regions to shoot is on the page"
+    left = max(0, min(b["x"] for b in boxes) - margin)
+    top = max(0, min(b["y"] for b in boxes) - margin)
+    right = max(b["x"] + b["width"] for b in boxes) + margin
+    bottom = max(b["y"] + b["height"] for b in boxes) + margin
+    return {"x": left, "y": top, "width": right - left, "height": bottom - top}
 
 
 # --------------------------------------------------------------------------- checks
@@ -368,3 +399,41 @@ def assert_explains_text(explanation: Any, text: str) -> None:
             " !== 'rgb(255, 255, 255)').length"
         )
         assert shaded > 0, f"{method}: no word is highlighted"
+
+
+# --------------------------------------------------------------------------- colours
+
+# An explanation's colour scale runs from red (pushes away from the class explained)
+# through white to blue (pushes towards it): the two ends of ColorBrewer's RdBu,
+# workbench.explain.render.RED = (178, 24, 43) and BLUE = (33, 102, 172). "Clearly red"
+# and "clearly blue" below take in each end and the darker quarter of its ramp and nothing
+# else: not greys, not the pale middle, and not the browns and navies a palette of a few
+# colours turns red into (docs/images once had no red pixel at all).
+# JupyterLab's own buttons are blue too: check a region without them (the explanation
+# card, a chart) where it matters that the blue comes from the scale.
+MIN_SCALE_PIXELS = 300  # one full-colour legend swatch is 16 x 12 = 192 pixels
+
+
+def red_blue_pixels(image: Any) -> dict[str, int]:
+    """How many pixels of ``image`` (a path or a PIL image) are clearly red, clearly blue."""
+    import numpy as np
+    from PIL import Image
+
+    if not isinstance(image, Image.Image):
+        image = Image.open(image)
+    rgb = np.asarray(image.convert("RGB"), dtype=np.int16)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    red = (r > 150) & (g < 110) & (b < 110)
+    blue = (b > 150) & (r < 110)
+    return {"red": int(red.sum()), "blue": int(blue.sum())}
+
+
+def assert_red_and_blue(image: Any, what: str, minimum: int = MIN_SCALE_PIXELS) -> dict[str, int]:
+    """Both ends of the colour scale show, red and blue, in at least ``minimum`` pixels each."""
+    counts = red_blue_pixels(image)
+    short = [colour for colour, n in counts.items() if n < minimum]
+    assert not short, (
+        f"{what}: too few clearly {' and '.join(short)} pixels ({counts}, at least {minimum} "
+        "each expected): the colour scale's ends are not visibly red and blue"
+    )
+    return counts

@@ -12,7 +12,14 @@ import re
 from pathlib import Path
 
 import pytest
-from lab_driver import PLOT_POINTS_JS, LabNotebook, assert_explains_text, expect
+from lab_driver import (
+    PLOT_POINTS_JS,
+    LabNotebook,
+    assert_explains_text,
+    assert_red_and_blue,
+    expect,
+    red_blue_pixels,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -198,8 +205,20 @@ def test_05_explain_panel_explains_typed_text_in_jupyterlab(
     assert TYPED_TEXT not in exported.read_text(encoding="utf-8"), "export is not escaped"
 
     assert not notebook.error_outputs(), notebook.error_outputs()
+    shots = {
+        "panel": artifacts_dir / "05_explain_panel.png",
+        "words": artifacts_dir / "05_explain_words.png",
+        "bars": artifacts_dir / "05_explain_bars.png",
+    }
     notebook.screenshot(
         artifacts_dir / "05_explain_predictions.png",
-        {artifacts_dir / "05_explain_panel.png": panel},
+        {shots["panel"]: panel, shots["words"]: highlight.first, shots["bars"]: plots.nth(0)},
     )
     assert not notebook.watched.dialogs, f"typed markup ran in the page: {notebook.watched.dialogs}"
+
+    # Both ends of the colour scale are visibly red and blue in the pixels: in the panel,
+    # and in its explanation card alone (legend and words: no blue JupyterLab buttons).
+    # The bars depend on the smoke-trained model's signs, so they are only reported.
+    assert_red_and_blue(shots["panel"], "the explanation panel's screenshot")
+    assert_red_and_blue(shots["words"], "the explanation card's screenshot")
+    print(f"05 top-words chart: {red_blue_pixels(shots['bars'])} clearly red/blue pixels")
