@@ -9,12 +9,13 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "workbench"
 
 LAYERS = [
-    {"errors", "version", "config", "distributed", "progress"},
+    {"errors", "version", "config", "distributed", "progress", "threads"},
     {"artifacts", "data", "estimators"},
     {"segment", "tokenizer", "preprocess", "batching"},
     {"model", "train", "calibration", "classifier", "baselines", "pretrained", "distill"},
     {"evaluate", "plots", "compare"},
     {"explain"},
+    {"analysis"},
     {"widgets", "cli", "serve", "__main__", "__init__"},
 ]
 LAYER = {name: number for number, names in enumerate(LAYERS) for name in names}
