@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 BROWSER_INSTALLED := $(VENV)/.installed-browser
+# The workshop's worked solutions (docs/workshop/solutions), run by `make test` like the notebooks.
+SOLUTIONS := $(wildcard docs/workshop/solutions/*.ipynb)
 # The browser suite drives the system's Chromium (Debian's `chromium` package), with a
 # CJK font (fonts-wqy-zenhei) so that Chinese explanations render their characters.
 CHROMIUM ?= /usr/bin/chromium
@@ -14,8 +16,15 @@ CHROMIUM ?= /usr/bin/chromium
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
+# TORCH_INDEX: an extra package index to take PyTorch from. On Linux, PyPI's torch is the
+# CUDA build (several GB); a laptop without an NVIDIA GPU wants the CPU build (about 200 MB):
+#   make lab TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# Its "2.13.0+cpu" satisfies the pin torch==2.13.0 and sorts above PyPI's 2.13.0, so pip takes it.
+TORCH_INDEX ?=
+
 $(INSTALLED): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(if $(TORCH_INDEX),$(BIN)/python -m pip install --quiet -c constraints.txt --extra-index-url $(TORCH_INDEX) torch)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,pretrained,serve,chinese]"
 	touch $@
 
@@ -26,10 +35,10 @@ lint: $(INSTALLED)  ## ruff lint + format check, mypy, and notebooks stripped of
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/nbstripout --verify notebooks/*.ipynb
+	$(BIN)/nbstripout --verify notebooks/*.ipynb $(SOLUTIONS)
 
-test: lint  ## lint, unit tests, and every notebook under nbval (smoke mode)
-	WORKBENCH_SMOKE=1 $(BIN)/python -m pytest --nbval-lax -m "not browser" tests notebooks
+test: lint  ## lint, unit tests, and every notebook and exercise solution under nbval (smoke mode)
+	WORKBENCH_SMOKE=1 $(BIN)/python -m pytest --nbval-lax -m "not browser" tests notebooks docs/workshop/solutions
 
 $(BROWSER_INSTALLED): $(INSTALLED)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,pretrained,serve,chinese,browser]"
