@@ -15,7 +15,9 @@ land in ``--browser-artifacts`` (or ``$WORKBENCH_BROWSER_ARTIFACTS``), by defaul
 One JupyterLab server serves the whole session, from a temporary copy of ``notebooks/``
 (the notebooks write to ``../runs/``, which is then inside the copy), with temporary
 Jupyter config, data, runtime, settings and workspace folders and ``WORKBENCH_SMOKE=1``.
-It is always shut down, kernels included, when the session ends.
+It is always shut down, kernels included, when the session ends. The documentation
+screenshots (``test_docs_screenshots.py``, only with ``WORKBENCH_DOCS_SCREENSHOTS=1``) get a
+second server of the same kind without smoke mode, started only when they run.
 """
 
 from __future__ import annotations
