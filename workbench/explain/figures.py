@@ -7,7 +7,8 @@ hover text); blue pushes towards the class, red away from it.
 explanation's arithmetic: the base value (what the word values are measured from: p(class)
 of the empty text for SHAP, LIME's intercept, the logit with every word absent for
 integrated gradients) plus the sum of *all* its word values (not only the bars shown)
-equals the prediction, e.g. "base 0.500 + word values (all 9) +0.420 = p(positive) 0.920".
+equals the prediction, e.g. "base 0.500 = p(no words) + 9 word values +0.420 = p(positive)
+0.920", one step per line.
 Methods without a base value (gradient × input, attention) say that their values do not add
 up to the prediction, here and in :func:`attention_figure`."""
 
@@ -58,16 +59,17 @@ def base_value_caption(explanation: Explanation, label: Any = None) -> str:
     """The arithmetic of ``explanation`` towards ``label`` (default: the predicted class) as
     short plain-text lines: its base value, plus the sum of all its word values, equals
     the prediction (the text's probability for SHAP, LIME's local estimate of it, the
-    text's logit for integrated gradients), e.g. "base 0.500: p(positive), no words" /
-    "+ 9 word values +0.420" / "= p(positive) 0.920". For methods without a base value,
-    lines that say their values are not additive. Escape it before it reaches HTML.
+    text's logit for integrated gradients), e.g. "base 0.500 = p(no words)" / "+ 9 word
+    values +0.420" / "= p(positive) 0.920". The lines are short, to fit under a narrow
+    column. For methods without a base value, lines that say their values do not add up.
+    Escape it before it reaches HTML.
     """
     scores, explained = _scores(explanation, label)
     index = list(explanation.classes).index(explained)
     if explanation.kind == "attention":
-        return "no base value:\nattention weights are\nnot shares of the prediction"
+        return "no base value:\nweights are not shares\nof the prediction"
     if explanation.base_values is None:
-        return "no base value:\nthe values do not add up\nto the prediction; compare sizes only"
+        return "no base value:\nvalues do not add up\nto the prediction"
     visible = _visible_count(explanation)
     finite = scores[:visible][np.isfinite(scores[:visible])]
     base = float(explanation.base_values[index])
@@ -79,24 +81,21 @@ def base_value_caption(explanation: Explanation, label: Any = None) -> str:
         result = f"= p({name}) {total:.3f}"
         if abs(total - probability) > 5e-4:  # SHAP's values add up exactly; say so if not
             result += f" (model: {probability:.3f})"
-        return (
-            f"base {base:.3f}: p({name}), no words\n"
-            f"+ {finite.size} word values {added:+.3f}\n{result}"
-        )
+        return f"base {base:.3f} = p(no words)\n+ {finite.size} word values {added:+.3f}\n{result}"
     if explanation.method == "lime":
         return (
-            f"base {base:.3f}: LIME's intercept\n+ {finite.size} word weights {added:+.3f}\n"
-            f"= {total:.3f} ≈ p({name}) {probability:.3f}"
+            f"base {base:.3f} = LIME's intercept\n+ {finite.size} word weights {added:+.3f}\n"
+            f"= {total:.3f} ≈ p {probability:.3f}"
         )
     if explanation.method == "integrated-gradients":
         deltas = explanation.settings.get("convergence_delta")
         error = ""
         if isinstance(deltas, (list, tuple)) and len(deltas) == len(explanation.classes):
-            error = f" ± {float(deltas[index]):.2g}"
+            error = f" ± {float(deltas[index]):.1g}"
         return (
-            f"base {base:+.3f}: logit({name}), no words\n"
+            f"base {base:+.3f} = logit(no words)\n"
             f"+ {finite.size} word values {added:+.3f}\n"
-            f"= logit {total:+.3f}{error} (p {probability:.3f})"
+            f"= logit({name}) {total:+.3f}{error}"
         )
     return f"base {base:.4g}\n+ {finite.size} word values {added:+.4g}\n= {total:.4g}"
 
