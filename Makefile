@@ -11,7 +11,7 @@ SOLUTIONS := $(wildcard docs/workshop/solutions/*.ipynb)
 # CJK font (fonts-wqy-zenhei) so that Chinese explanations render their characters.
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help lab test test-browser lint demo clean
+.PHONY: help lab test test-browser browser-ready docs-images lint demo clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -44,7 +44,7 @@ $(BROWSER_INSTALLED): $(INSTALLED)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,pretrained,serve,chinese,browser]"
 	touch $@
 
-test-browser: $(BROWSER_INSTALLED)  ## notebooks 00, 03, 04, 05 and their panels in JupyterLab, in headless Chromium
+browser-ready: $(BROWSER_INSTALLED)
 	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is missing: installing Debian's chromium"; \
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } || { \
 		echo "install Chromium (Debian: apt-get install chromium), or point CHROMIUM= at one"; \
@@ -53,7 +53,12 @@ test-browser: $(BROWSER_INSTALLED)  ## notebooks 00, 03, 04, 05 and their panels
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y fonts-wqy-zenhei; } || { \
 		echo "install a font with Chinese and Japanese glyphs (Debian: apt-get install fonts-wqy-zenhei)"; \
 		exit 1; }
+
+test-browser: browser-ready  ## notebooks 00, 03, 04, 05 and their panels in JupyterLab, in headless Chromium
 	WORKBENCH_CHROMIUM=$(CHROMIUM) WORKBENCH_SMOKE=1 $(BIN)/python -m pytest -m browser tests/browser
+
+docs-images: browser-ready  ## re-take the README's screenshots from full-budget runs in JupyterLab (minutes)
+	WORKBENCH_CHROMIUM=$(CHROMIUM) $(BIN)/python tests/browser/update_docs_images.py --take
 
 # The teaching transformer of notebook 00: one layer, 64 wide.
 DEMO_STUDENT := --epochs 12 --d-model 64 --layers 1 --dropout 0.3 --learning-rate 3e-3
