@@ -11,6 +11,9 @@ Where :mod:`workbench.explain` explains one prediction, this package looks at ma
   intervals, and Fisher's exact test against the rest with Holm's correction.
 - :func:`discover_slices`: the words and word pairs whose presence goes with the largest
   drop in accuracy, each with its support, interval and corrected p-value.
+- :func:`global_attributions`: any method's word attributions over a dataset, per class and
+  word type (mean, mean absolute, counts, intervals, rare words flagged), and
+  :func:`compare_with_linear`: their rank agreement with TF-IDF + logistic regression.
 
 A tour::
 
@@ -34,16 +37,32 @@ from workbench.analysis.slices import (
     slices_by_column,
     suggested_slices,
 )
+from workbench.analysis.word_attributions import (
+    GlobalAttributions,
+    LinearAgreement,
+    aggregate_attributions,
+    batched_integrated_gradients,
+    compare_with_linear,
+    global_attributions,
+    linear_coefficients,
+)
 
 __all__ = [
     "Examples",
+    "GlobalAttributions",
+    "LinearAgreement",
     "Slice",
     "SliceReport",
     "SliceResult",
     "TermIndex",
+    "aggregate_attributions",
+    "batched_integrated_gradients",
+    "compare_with_linear",
     "discover_slices",
     "evaluate_slices",
+    "global_attributions",
     "length_bins",
+    "linear_coefficients",
     "measure_slice",
     "slices_by_column",
     "suggested_slices",
