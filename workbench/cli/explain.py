@@ -89,8 +89,11 @@ def _explain(args: argparse.Namespace) -> None:
         f"{result.evaluations} model evaluations"
     )
     base = result.base_value_line()
-    if base is not None:
-        print(base)
+    print(
+        base
+        if base is not None
+        else "no base value: these values do not add up to the prediction; compare their sizes"
+    )
     print(_strongest_words(result))
     for note in result.notes:
         print(f"note: {note}")

@@ -15,7 +15,7 @@ from typing import Any
 
 from workbench.cli.common import _data_args, _flag
 from workbench.cli.interrupts import _interrupted_exit_code, _print_interrupted
-from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
+from workbench.config import ENCODER_RECIPE, ModelConfig, TokenizerConfig, TrainConfig
 from workbench.errors import InputError
 
 # The config fields `workbench train` offers: each flag is named after its field
@@ -35,13 +35,11 @@ _CONFIG_FIELDS = {
 }
 # Said after the encoder's default where its unit differs: it counts word pieces.
 _ENCODER_UNITS = {"max_length": " word pieces"}
-# The value of each of TRAIN_FIELDS that --encoder takes, in the encoder recipe
-# (pretrained.finetuned_encoder; a test checks that they agree): the flags' help shows them
+# The value of each of TRAIN_FIELDS that --encoder takes: the flags' help shows them
 # without importing the pretrained stack, torch and transformers.
 ENCODER_FLAG_DEFAULTS = {
-    "num_epochs": 3, "batch_size": 16, "learning_rate": 1e-4, "max_length": 128, "seed": 0,
-    "device": "auto",
-}  # fmt: skip
+    name: ENCODER_RECIPE[name] for name in TRAIN_FIELDS if name in ENCODER_RECIPE
+}
 
 
 def _encoder_recipe() -> dict:

@@ -26,7 +26,7 @@ from workbench.artifacts import (
 )
 from workbench.batching import TokenizedDataset, pad_batch
 from workbench.calibration import Calibration, calibrate
-from workbench.config import TrainConfig
+from workbench.config import ENCODER_RECIPE, TrainConfig
 from workbench.data import (
     LabeledTexts,
     as_text_list,
@@ -313,27 +313,19 @@ class PretrainedEncoderClassifier(_PieceModel, TextEstimatorMixin, ClassifierMix
         return model
 
 
-# The recipe's epochs: validation accuracy on the embedded reviews was 0.922, 0.914 and
-# 0.938 after epochs 1, 2 and 3 (benchmarks/encoder_reviews.py).
-FINETUNE_EPOCHS = 3
+FINETUNE_EPOCHS: int = ENCODER_RECIPE["num_epochs"]
 
 
 def finetuned_encoder(
     encoder: str = "minilm", *, seed: int = 0, num_epochs: int | None = None, **params: Any
 ) -> PretrainedEncoderClassifier:
-    """The workbench's fine-tuning recipe for a small encoder (all-MiniLM-L6-v2 by default).
-
-    Learning rate 1e-4, batch 16, 3 epochs, 128 pieces: benchmarks/encoder_reviews.py
-    measures the test accuracy and training time it reaches on the embedded reviews; the
-    more usual 2e-5 learnt too slowly for so few epochs in issue 10's trials. ``params``
-    override any setting.
+    """The workbench's fine-tuning recipe for a small encoder (all-MiniLM-L6-v2 by default):
+    ``config.ENCODER_RECIPE``, where its settings are explained. ``params`` override any
+    setting.
     """
     settings: dict[str, Any] = {
-        "mode": "finetune",
-        "learning_rate": 1e-4,
-        "batch_size": 16,
+        **ENCODER_RECIPE,
         "num_epochs": num_epochs or FINETUNE_EPOCHS,
-        "max_length": 128,
         "seed": seed,
     }
     return PretrainedEncoderClassifier(encoder, **{**settings, **params})

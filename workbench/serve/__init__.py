@@ -19,8 +19,9 @@ loads the model for every call. The server loads it once and answers four routes
   JSON ``{"error": "..."}`` line that says what to fix. No field names a file: the model
   is fixed when the server starts, and nothing is written.
 
-Starlette and uvicorn (the ``serve`` extra) are imported only when a server is built, so
-``workbench --help`` neither needs nor waits for them.
+Starlette and uvicorn (the ``serve`` extra) are imported only when a server is built, and
+this package's names load on first use, so ``workbench serve --help`` neither needs nor
+waits for them, nor for torch.
 
 One module per concern: :mod:`~workbench.serve.limits` (what a request may ask for, and the
 refusal), :mod:`~workbench.serve.batcher` (micro-batching), :mod:`~workbench.serve.explain_worker`,
@@ -28,21 +29,48 @@ refusal), :mod:`~workbench.serve.batcher` (micro-batching), :mod:`~workbench.ser
 Starlette routes), :mod:`~workbench.serve.server` (uvicorn) and :mod:`~workbench.serve.cli`.
 """
 
-from workbench.serve.app import create_app, model_description
-from workbench.serve.batcher import MicroBatcher
-from workbench.serve.cli import add_serve_parser, serve_command
-from workbench.serve.explain_worker import ExplainWorker
-from workbench.serve.limits import RequestError, ServeLimits
-from workbench.serve.server import build_server, run
-from workbench.serve.validation import (
-    MAX_SEED,
-    MIN_MAX_EVALS,
-    MIN_NUM_SAMPLES,
-    MIN_STEPS,
-    parse_explain,
-    parse_predict,
-    read_json_body,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what mypy and editors see; at run time __getattr__ imports these
+    from workbench.serve.app import create_app, model_description
+    from workbench.serve.batcher import MicroBatcher
+    from workbench.serve.cli import add_serve_parser, serve_command
+    from workbench.serve.explain_worker import ExplainWorker
+    from workbench.serve.limits import RequestError, ServeLimits
+    from workbench.serve.server import build_server, run
+    from workbench.serve.validation import (
+        MAX_SEED,
+        MIN_MAX_EVALS,
+        MIN_NUM_SAMPLES,
+        MIN_STEPS,
+        parse_explain,
+        parse_predict,
+        read_json_body,
+    )
+
+# Each public name and the module it comes from, imported on first use (PEP 562): so
+# `workbench serve --help`, which needs only workbench.serve.cli and .limits, does not
+# import the explainers (torch, shap) through .app and .explain_worker.
+_SOURCES = {
+    "create_app": "app",
+    "model_description": "app",
+    "MicroBatcher": "batcher",
+    "add_serve_parser": "cli",
+    "serve_command": "cli",
+    "ExplainWorker": "explain_worker",
+    "RequestError": "limits",
+    "ServeLimits": "limits",
+    "build_server": "server",
+    "run": "server",
+    "MAX_SEED": "validation",
+    "MIN_MAX_EVALS": "validation",
+    "MIN_NUM_SAMPLES": "validation",
+    "MIN_STEPS": "validation",
+    "parse_explain": "validation",
+    "parse_predict": "validation",
+    "read_json_body": "validation",
+}
 
 __all__ = [
     "MAX_SEED",
@@ -63,3 +91,22 @@ __all__ = [
     "run",
     "serve_command",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module on first use; or a submodule."""
+    if name in _SOURCES:
+        value = getattr(importlib.import_module(f"{__name__}.{_SOURCES[name]}"), name)
+    else:
+        try:
+            value = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
