@@ -199,7 +199,9 @@ def test_a_long_run_prints_an_estimate_first(monkeypatch, capsys):
     assert result.n_texts == 8 and result.settings["seconds"] > 0
 
 
-def test_batched_integrated_gradients_equal_one_text_at_a_time(trained_clf, heldout):
+def test_batched_integrated_gradients_equal_one_text_at_a_time(
+    trained_clf, heldout, monkeypatch, capsys
+):
     texts = heldout[0][:9] + ["good good good good good good good good good good good"]
     one_by_one = explain(trained_clf, texts, method="integrated-gradients", n_steps=16)
     # a small max_tokens: several batches of different padded lengths
@@ -215,7 +217,9 @@ def test_batched_integrated_gradients_equal_one_text_at_a_time(trained_clf, held
         np.testing.assert_allclose(
             together.settings["convergence_delta"], single.settings["convergence_delta"], atol=1e-4
         )
+    monkeypatch.setattr(module, "ESTIMATE_FROM", 2)
     failed = batched_integrated_gradients(trained_clf, ["  ", texts[0]], errors="record")
+    assert "integrated gradients (batched) over 1 text: about" in capsys.readouterr().err
     assert isinstance(failed[0], FailedExplanation) and isinstance(failed[1], Explanation)
     result = global_attributions(
         trained_clf, texts, method="integrated-gradients", n_steps=16, progress=False

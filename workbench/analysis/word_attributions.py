@@ -93,6 +93,8 @@ _PROBE_TEXTS = 5
 # Integrated gradients: token positions (texts x path steps x padded length) per forward
 # pass; bounds memory (~1 GB of activations for the default model) and keeps batches large.
 IG_MAX_TOKENS = 16_384
+# Bars of a word with no effect either way (as in workbench.explain.figures).
+GREY = (150, 150, 150)
 
 _FRAME_COLUMNS = [
     "class",
@@ -132,6 +134,8 @@ def batched_integrated_gradients(
     It belongs beside ``gradient_explanation`` in ``workbench.explain.gradients``; it lives
     here until it moves there.
     """
+    if errors not in ("raise", "record"):
+        raise InputError(f"errors must be 'raise' or 'record', got {errors!r}")
     text_list = as_text_list(list(texts), "the texts to explain")
     n_steps = check_count("n_steps (CLI: --steps)", n_steps, 1)
     max_tokens = check_count("max_tokens", max_tokens, 1)
@@ -202,7 +206,7 @@ def batched_integrated_gradients(
             if number == 0 and estimate and len(text_list) >= ESTIMATE_FROM:
                 elapsed = time.perf_counter() - started
                 _announce(
-                    f"integrated gradients (batched) over {len(order)} texts: about "
+                    f"integrated gradients (batched) over {_count(len(order), 'text')}: about "
                     f"{_duration(elapsed * total_tokens / max(done_tokens, 1))} in all "
                     f"(the first {len(batch)} texts took {elapsed:.1f} s; extrapolated by "
                     "their number of tokens)",
@@ -439,7 +443,8 @@ class GlobalAttributions:
                     y=[_esc(w) for w in rows["word"]],
                     orientation="h",
                     marker_color=[
-                        "#{:02x}{:02x}{:02x}".format(*(BLUE if v > 0 else RED)) for v in mean
+                        "#{:02x}{:02x}{:02x}".format(*(BLUE if v > 0 else RED if v < 0 else GREY))
+                        for v in mean
                     ],
                     error_x={
                         "type": "data",
@@ -768,7 +773,7 @@ def _explain_with_estimate(
     head = explain(model, texts[:_PROBE_TEXTS], method, progress=False, errors="record", **settings)
     each = (time.perf_counter() - started) / _PROBE_TEXTS
     _announce(
-        f"{method} over {len(texts)} texts: about {_duration(each * len(texts))} in all "
+        f"{method} over {_count(len(texts), 'text')}: about {_duration(each * len(texts))} in all "
         f"({each:.2f} s per text over the first {_PROBE_TEXTS})",
         progress,
     )
@@ -782,6 +787,10 @@ def _announce(message: str, show: bool) -> None:
     logger.info(message)
     if show:
         print(message, file=sys.stderr, flush=True)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _duration(seconds: float) -> str:
