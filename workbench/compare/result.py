@@ -131,6 +131,52 @@ class Comparison:
         table["significant"] = table["p_holm"] < alpha
         return table[columns]
 
+    def verdict(self, a: str, b: str, *, alpha: float = 0.05, confidence: float = 0.95) -> str:
+        """Models ``a`` and ``b`` compared in one sentence: their accuracies, the difference
+        ``a - b`` with its paired bootstrap interval, the Holm-corrected McNemar p-value
+        (Holm over all pairs of :meth:`significance`), and the verdict:
+
+        - ``"a real difference on this test set"``: significant after Holm *and* the interval
+          of the difference excludes 0;
+        - ``"cannot be told apart on this test set (within noise)"``: neither;
+        - ``"borderline: McNemar-Holm and the bootstrap interval disagree"``: one but not
+          the other.
+
+        The pair may be named in either order; the numbers are always ``a`` against ``b``.
+        """
+        scored = [n for n in self.leaderboard["model"] if n in self.probabilities]
+        for name in (a, b):
+            if name not in scored:
+                failed = f" (it failed: {self.errors[name]})" if name in self.errors else ""
+                raise InputError(
+                    f"no predictions for model {name!r}{failed}; scored models are {scored}"
+                )
+        if a == b:
+            raise InputError(f"verdict needs two different models, got {a!r} twice")
+        table = self.significance(confidence=confidence, alpha=alpha)
+        forward = table[(table["model_a"] == a) & (table["model_b"] == b)]
+        if len(forward):
+            row = forward.iloc[0]
+            diff, low, high = row["accuracy_diff"], row["diff_low"], row["diff_high"]
+        else:
+            row = table[(table["model_a"] == b) & (table["model_b"] == a)].iloc[0]
+            diff, low, high = -row["accuracy_diff"], -row["diff_high"], -row["diff_low"]
+        excludes_zero = low > 0 or high < 0
+        if row["significant"] and excludes_zero:
+            words = "a real difference on this test set"
+        elif not row["significant"] and not excludes_zero:
+            words = "cannot be told apart on this test set (within noise)"
+        else:
+            words = "borderline: McNemar-Holm and the bootstrap interval disagree"
+        accuracy = self.leaderboard.set_index("model")["accuracy"]
+        side = "above" if diff > 0 else "below" if diff < 0 else "level with"
+        points = f"{abs(100 * diff):.1f} points {side}" if diff else side
+        return (
+            f"{a} ({accuracy[a]:.3f}) is {points} {b} ({accuracy[b]:.3f}); difference "
+            f"[{100 * low:+.1f}, {100 * high:+.1f}] points ({confidence:.0%} interval), "
+            f"p (Holm) = {row['p_holm']:.3g}: {words}"
+        )
+
     def disagreements(self, a: str, b: str) -> pd.DataFrame:
         """Test examples where models ``a`` and ``b`` predict different labels.
 
