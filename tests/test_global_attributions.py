@@ -170,6 +170,8 @@ def test_a_model_without_gradients_refuses_integrated_gradients_clearly():
         batched_integrated_gradients(linear, texts, progress=False)
     with pytest.raises(InputError, match="not attributions"):
         global_attributions(linear, texts, method="attention", progress=False)
+    with pytest.raises(InputError, match="shap takes no setting max_eval; its settings are"):
+        global_attributions(linear, texts, method="shap", max_eval=10, progress=False)
 
 
 def test_texts_without_labels_aggregate_per_predicted_class():
@@ -221,6 +223,9 @@ def test_batched_integrated_gradients_equal_one_text_at_a_time(
     failed = batched_integrated_gradients(trained_clf, ["  ", texts[0]], errors="record")
     assert "integrated gradients (batched) over 1 text: about" in capsys.readouterr().err
     assert isinstance(failed[0], FailedExplanation) and isinstance(failed[1], Explanation)
+    # pieces of 3, then 4 texts: the occurrences of each piece keep their text's place
+    monkeypatch.setattr(module, "_FIRST_PIECE", 3)
+    monkeypatch.setattr(module, "_PIECE_TEXTS", 4)
     result = global_attributions(
         trained_clf, texts, method="integrated-gradients", n_steps=16, progress=False
     )
@@ -233,4 +238,7 @@ def test_batched_integrated_gradients_equal_one_text_at_a_time(
         progress=False,
     )
     assert result.units == "logit" and result.settings["batched"] is True
-    np.testing.assert_allclose(result.to_frame()["mean"], unbatched.to_frame()["mean"], atol=1e-5)
+    ours, theirs = (r.to_frame().sort_values(["class", "word"]) for r in (result, unbatched))
+    keys = ["class", "word", "count", "texts"]
+    assert ours[keys].equals(theirs[keys])
+    np.testing.assert_allclose(ours["mean"], theirs["mean"], atol=1e-5)

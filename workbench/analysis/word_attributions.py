@@ -41,6 +41,7 @@ printed before it goes on.
 from __future__ import annotations
 
 import html
+import inspect
 import logging
 import math
 import sys
@@ -90,6 +91,10 @@ IntervalKind = Literal["t", "bootstrap"]
 ESTIMATE_FROM = 200
 # Texts timed for that estimate with a one-text-at-a-time method (SHAP, LIME, ...).
 _PROBE_TEXTS = 5
+# Batched integrated gradients inside global_attributions: texts per call (the first call
+# is smaller, for an early estimate); each call sorts its texts by length.
+_FIRST_PIECE = 32
+_PIECE_TEXTS = 512
 # Integrated gradients: token positions (texts x path steps x padded length) per forward
 # pass; bounds memory (~1 GB of activations for the default model) and keeps batches large.
 IG_MAX_TOKENS = 16_384
@@ -210,6 +215,7 @@ def batched_integrated_gradients(
                     f"{_duration(elapsed * total_tokens / max(done_tokens, 1))} in all "
                     f"(the first {len(batch)} texts took {elapsed:.1f} s; extrapolated by "
                     "their number of tokens)",
+                    bar,
                     progress,
                 )
     finally:
@@ -510,102 +516,180 @@ def aggregate_attributions(
     each time (its occurrences are not independent, so such intervals are a little
     narrow).
     """
-    min_count = check_count("min_count", min_count, 1)
-    if not 0 < confidence < 1:
-        raise InputError(f"confidence must be between 0 and 1, got {confidence!r}")
-    if over not in ("all", "predicted", "label"):
-        raise InputError(f"over must be 'all', 'predicted' or 'label', got {over!r}")
-    if interval not in ("t", "bootstrap"):
-        raise InputError(f"interval must be 't' or 'bootstrap', got {interval!r}")
     items = list(explanations)
-    if labels is not None and len(labels) != len(items):
-        raise InputError(f"{len(items)} explanations but {len(labels)} labels; give one per text")
-    if over == "label" and labels is None:
-        raise InputError(
-            "over='label' needs the true labels (labels=); without them use over='predicted' "
-            "(the model's predicted class) or over='all'"
-        )
-    explained = [(i, e) for i, e in enumerate(items) if isinstance(e, Explanation)]
-    failed = len(items) - len(explained)
-    if not explained:
-        raise InputError(
-            f"none of the {len(items)} texts could be explained"
-            + (f": {items[0].error}" if items and isinstance(items[0], FailedExplanation) else "")
-        )
-    first = explained[0][1]
-    classes = list(first.classes)
-    methods = {e.method for _, e in explained}
-    if len(methods) > 1 or any(list(e.classes) != classes for _, e in explained):
-        raise InputError(
-            "aggregate explanations of one method and one model at a time; got methods "
-            f"{sorted(methods)}"
-        )
-    if first.kind == "attention":
-        raise InputError(
-            "attention weights are not attributions (they are the same for every class and "
-            "never negative); aggregate shap, lime or a gradient method"
-        )
-    index = {c: j for j, c in enumerate(classes)}
-    words: list[str] = []
-    text_ids: list[int] = []
-    class_ids: list[int] = []
-    values: list[float] = []
-    texts_per_class = dict.fromkeys(classes, 0)
-    for i, exp in explained:
-        if over == "all":
-            columns = list(range(len(classes)))
-        elif over == "predicted":
-            columns = [exp.predicted_index]
-        else:
-            assert labels is not None
-            label = plain(labels[i])
-            if label not in index:
-                raise InputError(f"label {label!r} of text {i} is not among classes {classes}")
-            columns = [index[label]]
-        for c in columns:
-            texts_per_class[classes[c]] += 1
-        visible = int(exp.settings.get("visible_words", len(exp.words)))
-        for position, word in enumerate(exp.words[:visible]):
-            unit = word.text.lower()
-            if not punctuation and not is_word(unit):
-                continue
-            for c in columns:
-                value = float(exp.attributions[position, c])
-                if not math.isfinite(value):
-                    continue
-                words.append(unit)
-                text_ids.append(i)
-                class_ids.append(c)
-                values.append(value)
-    table = _aggregate(
-        pd.DataFrame({"c": class_ids, "word": words, "text": text_ids, "value": values}),
-        classes,
+    occurrences = _Occurrences(over, labels, len(items), punctuation)
+    occurrences.add(items, 0)
+    return occurrences.aggregate(
         min_count=min_count,
         confidence=confidence,
         interval=interval,
-        n_bootstrap=check_count("n_bootstrap", n_bootstrap, 1),
+        n_bootstrap=n_bootstrap,
         seed=seed,
     )
-    notes = []
-    if failed:
-        notes.append(f"{failed} of {len(items)} texts could not be explained and are left out")
-    empty = [c for c, n in texts_per_class.items() if n == 0]
-    if empty:
-        notes.append(f"no texts count for class {', '.join(map(str, empty))} (over={over!r})")
-    return GlobalAttributions(
-        table=table,
-        classes=classes,
-        method=first.method,
-        units=str(first.settings.get("units", "model output")),
-        over=over,
-        n_texts=len(explained),
-        min_count=min_count,
-        confidence=confidence,
-        interval=interval if interval == "t" else f"bootstrap ({n_bootstrap} resamples)",
-        n_failed=failed,
-        texts_per_class=texts_per_class,
-        notes=notes,
-    )
+
+
+class _Occurrences:
+    """The attribution of every word occurrence, kept compactly as it comes in (word ids,
+    text ids, class ids and values in NumPy arrays, one set per batch of texts), so a
+    large dataset is explained piece by piece and its explanations are not all kept."""
+
+    def __init__(self, over: str, labels: Sequence | None, n_texts: int, punctuation: bool) -> None:
+        if over not in ("all", "predicted", "label"):
+            raise InputError(f"over must be 'all', 'predicted' or 'label', got {over!r}")
+        if labels is not None and len(labels) != n_texts:
+            raise InputError(f"{n_texts} explanations but {len(labels)} labels; give one per text")
+        if over == "label" and labels is None:
+            raise InputError(
+                "over='label' needs the true labels (labels=); without them use "
+                "over='predicted' (the model's predicted class) or over='all'"
+            )
+        self.over = over
+        self.labels = labels
+        self.n_texts = n_texts
+        self.punctuation = punctuation
+        self.vocabulary: dict[str, int] = {}
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.first: Explanation | None = None
+        self.classes: list = []
+        self.index: dict = {}
+        self.texts_per_class: np.ndarray = np.zeros(0, dtype=np.int64)
+        self.explained = 0
+        self.failed = 0
+        self.first_error: str | None = None
+
+    def _start(self, exp: Explanation) -> None:
+        if exp.kind == "attention":
+            raise InputError(
+                "attention weights are not attributions (they are the same for every class "
+                "and never negative); aggregate shap, lime or a gradient method"
+            )
+        self.first = exp
+        self.classes = list(exp.classes)
+        self.index = {c: j for j, c in enumerate(self.classes)}
+        self.texts_per_class = np.zeros(len(self.classes), dtype=np.int64)
+
+    def _columns(self, position: int, exp: Explanation) -> list[int]:
+        if self.over == "all":
+            return list(range(len(self.classes)))
+        if self.over == "predicted":
+            return [exp.predicted_index]
+        assert self.labels is not None
+        label = plain(self.labels[position])
+        if label not in self.index:
+            raise InputError(
+                f"label {label!r} of text {position} is not among classes {self.classes}"
+            )
+        return [self.index[label]]
+
+    def add(self, items: Sequence[Explanation | FailedExplanation], offset: int) -> None:
+        """The explanations of texts ``offset``, ``offset + 1``, ... (in the data's order)."""
+        words: list[int] = []
+        texts: list[int] = []
+        columns_of: list[int] = []
+        values: list[float] = []
+        for position, exp in enumerate(items, start=offset):
+            if not isinstance(exp, Explanation):
+                self.failed += 1
+                self.first_error = self.first_error or exp.error
+                continue
+            if self.first is None:
+                self._start(exp)
+            elif exp.method != self.first.method or list(exp.classes) != self.classes:
+                raise InputError(
+                    "aggregate explanations of one method and one model at a time; got "
+                    f"{self.first.method} and {exp.method}, classes {self.classes} and "
+                    f"{list(exp.classes)}"
+                )
+            self.explained += 1
+            columns = self._columns(position, exp)
+            self.texts_per_class[columns] += 1
+            visible = int(exp.settings.get("visible_words", len(exp.words)))
+            scores = np.asarray(exp.attributions, dtype=float)
+            for place, word in enumerate(exp.words[:visible]):
+                unit = word.text.lower()
+                if not self.punctuation and not is_word(unit):
+                    continue
+                word_id = self.vocabulary.setdefault(unit, len(self.vocabulary))
+                for c in columns:
+                    value = float(scores[place, c])
+                    if math.isfinite(value):
+                        words.append(word_id)
+                        texts.append(position)
+                        columns_of.append(c)
+                        values.append(value)
+        if values:
+            self.parts.append(
+                (
+                    np.asarray(columns_of, dtype=np.int32),
+                    np.asarray(words, dtype=np.int64),
+                    np.asarray(texts, dtype=np.int64),
+                    np.asarray(values, dtype=np.float64),
+                )
+            )
+
+    def aggregate(
+        self,
+        *,
+        min_count: int,
+        confidence: float,
+        interval: str,
+        n_bootstrap: int,
+        seed: int,
+    ) -> GlobalAttributions:
+        min_count = check_count("min_count", min_count, 1)
+        if not 0 < confidence < 1:
+            raise InputError(f"confidence must be between 0 and 1, got {confidence!r}")
+        if interval not in ("t", "bootstrap"):
+            raise InputError(f"interval must be 't' or 'bootstrap', got {interval!r}")
+        n_bootstrap = check_count("n_bootstrap", n_bootstrap, 1)
+        if self.first is None:
+            total = self.explained + self.failed
+            raise InputError(
+                f"none of the {total} texts could be explained"
+                + (f": {self.first_error}" if self.first_error else "")
+            )
+        names = np.asarray(list(self.vocabulary), dtype=object)
+        if self.parts:
+            c, w, t, v = (np.concatenate(column) for column in zip(*self.parts, strict=True))
+        else:
+            c = w = t = np.zeros(0, dtype=np.int64)
+            v = np.zeros(0)
+        long = pd.DataFrame({"c": c, "word": names[w] if len(w) else w, "text": t, "value": v})
+        table = _aggregate(
+            long,
+            self.classes,
+            min_count=min_count,
+            confidence=confidence,
+            interval=interval,
+            n_bootstrap=n_bootstrap,
+            seed=seed,
+        )
+        counts = dict(zip(self.classes, self.texts_per_class.tolist(), strict=True))
+        notes = []
+        if self.failed:
+            notes.append(
+                f"{self.failed} of {self.explained + self.failed} texts could not be explained "
+                f"and are left out (the first: {self.first_error})"
+            )
+        empty = [label for label, n in counts.items() if n == 0]
+        if empty:
+            notes.append(
+                f"no texts count for class {', '.join(map(str, empty))} (over={self.over!r})"
+            )
+        return GlobalAttributions(
+            table=table,
+            classes=self.classes,
+            method=self.first.method,
+            units=str(self.first.settings.get("units", "model output")),
+            over=self.over,
+            n_texts=self.explained,
+            min_count=min_count,
+            confidence=confidence,
+            interval=interval if interval == "t" else f"bootstrap ({n_bootstrap} resamples)",
+            n_failed=self.failed,
+            texts_per_class=counts,
+            notes=notes,
+        )
 
 
 def _aggregate(
@@ -688,13 +772,19 @@ def global_attributions(
         method: shap, lime, integrated-gradients or gradient-x-input.
         batched: integrated gradients through :func:`batched_integrated_gradients`
             (the same numbers, faster); ``False`` explains one text at a time.
+        seed: of the bootstrap interval, and of LIME's sampling.
         progress: progress bars, and the estimate printed before a long run (200 texts or
             more: the first texts are timed and the whole run extrapolated).
         settings: passed to the method (``max_evals=``, ``algorithm="exact"`` for shap;
             ``num_samples=`` for lime; ``n_steps=`` for integrated gradients).
 
     The other arguments are :func:`aggregate_attributions`'s. Texts that cannot be
-    explained (e.g. blank) are left out and counted in a note.
+    explained (e.g. blank) are left out and counted in a note; a setting the method does not
+    take is refused before any text is explained. Texts are explained one after another
+    (integrated gradients: in batched pieces of up to 512 texts) and only their word
+    values are kept, so memory grows with the number of word occurrences, not with the
+    explanations; under ``torchrun`` every process explains every text (use
+    :func:`workbench.explain.explain` to shard, then :func:`aggregate_attributions`).
     """
     if isinstance(data, Examples):
         texts = data.texts
@@ -723,70 +813,109 @@ def global_attributions(
     refused = unsupported_message(model, [method])
     if refused is not None:
         raise InputError(refused)
+    use_batches = method == "integrated-gradients" and batched
+    _check_settings(method, use_batches, settings)
+    if method == "lime":
+        settings = {**settings, "seed": seed}  # one seed: LIME's sampling and the bootstrap
+    occurrences = _Occurrences(over, labels, len(texts), punctuation)
+    announce = estimate and len(texts) >= ESTIMATE_FROM
+    bar = progress_bar(total=len(texts), show=progress, desc=method, unit="text")
     started = time.perf_counter()
-    explanations: list[Explanation | FailedExplanation]
-    if method == "integrated-gradients" and batched:
-        unknown = set(settings) - {"n_steps", "max_tokens"}
-        if unknown:
-            raise InputError(
-                f"integrated gradients takes n_steps= (and max_tokens= when batched), not "
-                f"{', '.join(sorted(unknown))}"
-            )
-        explanations = batched_integrated_gradients(
-            model, texts, progress=progress, errors="record", estimate=estimate, **settings
-        )
-    else:
-        explanations = _explain_with_estimate(model, texts, method, progress, estimate, settings)
+    try:
+        if use_batches:
+            for begin, end in _pieces(len(texts)):
+                explanations = batched_integrated_gradients(
+                    model,
+                    texts[begin:end],
+                    progress=False,
+                    errors="record",
+                    estimate=False,
+                    **settings,
+                )
+                occurrences.add(explanations, begin)
+                bar.update(end - begin)
+                if begin == 0 and announce:
+                    # extrapolated by length: the texts of a batched pass are not all alike
+                    done = sum(map(len, texts[:end]))
+                    total = sum(map(len, texts))
+                    elapsed = time.perf_counter() - started
+                    _announce(
+                        f"{method} (batched) over {_count(len(texts), 'text')}: about "
+                        f"{_duration(elapsed * total / max(done, 1))} in all (the first "
+                        f"{end} took {elapsed:.1f} s)",
+                        bar,
+                        progress,
+                    )
+        else:
+            for position, text in enumerate(texts):
+                occurrences.add([_explain_one(model, text, method, settings)], position)
+                bar.update(1)
+                if position + 1 == _PROBE_TEXTS and announce:
+                    each = (time.perf_counter() - started) / _PROBE_TEXTS
+                    _announce(
+                        f"{method} over {_count(len(texts), 'text')}: about "
+                        f"{_duration(each * len(texts))} in all ({each:.2f} s per text over "
+                        f"the first {_PROBE_TEXTS})",
+                        bar,
+                        progress,
+                    )
+    finally:
+        bar.close()
     seconds = time.perf_counter() - started
-    result = aggregate_attributions(
-        explanations,
-        labels=labels,
-        over=over,
+    result = occurrences.aggregate(
         min_count=min_count,
         confidence=confidence,
         interval=interval,
         n_bootstrap=n_bootstrap,
         seed=seed,
-        punctuation=punctuation,
     )
     result.settings = {
         **settings,
-        "batched": method == "integrated-gradients" and batched,
+        "batched": use_batches,
         "seconds": round(seconds, 3),
         "seconds_per_text": round(seconds / len(texts), 5),
     }
     return result
 
 
-def _explain_with_estimate(
-    model: TextModel,
-    texts: list[str],
-    method: str,
-    progress: bool,
-    estimate: bool,
-    settings: dict,
-) -> list[Explanation | FailedExplanation]:
-    """``explain`` every text; on a long run, time the first few and print an estimate."""
-    if not (estimate and len(texts) >= ESTIMATE_FROM):
-        return explain(model, texts, method, progress=progress, errors="record", **settings)
-    started = time.perf_counter()
-    head = explain(model, texts[:_PROBE_TEXTS], method, progress=False, errors="record", **settings)
-    each = (time.perf_counter() - started) / _PROBE_TEXTS
-    _announce(
-        f"{method} over {_count(len(texts), 'text')}: about {_duration(each * len(texts))} in all "
-        f"({each:.2f} s per text over the first {_PROBE_TEXTS})",
-        progress,
-    )
-    rest = explain(
-        model, texts[_PROBE_TEXTS:], method, progress=progress, errors="record", **settings
-    )
-    return [*head, *rest]
+def _check_settings(method: str, use_batches: bool, settings: dict) -> None:
+    """A misspelt setting is said once, up front, not recorded as every text's failure."""
+    if use_batches:
+        known = {"n_steps", "max_tokens"}
+    else:
+        parameters = inspect.signature(METHODS[method]).parameters
+        known = {name for name, p in parameters.items() if p.kind == p.KEYWORD_ONLY}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise InputError(
+            f"{method} takes no setting {', '.join(unknown)}; its settings are "
+            f"{', '.join(sorted(known - {'method'})) or '(none)'}"
+        )
 
 
-def _announce(message: str, show: bool) -> None:
+def _pieces(n: int) -> list[tuple[int, int]]:
+    """Texts ``[begin, end)`` per batched call: a small first piece, timed for the estimate,
+    then pieces of ``_PIECE_TEXTS`` (a bar that moves; explanations not all kept)."""
+    bounds = [0, min(n, _FIRST_PIECE)]
+    while bounds[-1] < n:
+        bounds.append(min(n, bounds[-1] + _PIECE_TEXTS))
+    return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def _explain_one(
+    model: TextModel, text: str, method: str, settings: dict
+) -> Explanation | FailedExplanation:
+    try:
+        return explain(model, text, method, **settings)
+    except Exception as exc:  # one odd text must not cost the explanations of the others
+        return FailedExplanation(text, describe_error(exc))
+
+
+def _announce(message: str, bar: Any, show: bool) -> None:
+    """Log ``message``; when progress is shown, also write it above the bar."""
     logger.info(message)
     if show:
-        print(message, file=sys.stderr, flush=True)
+        bar.write(message, file=sys.stderr)
 
 
 def _count(n: int, noun: str) -> str:
