@@ -16,7 +16,9 @@ SST-2 train for --max-steps steps of 64 (or loaded with --model), then:
 - SHAP's cost (explain(..., method="shap"), its defaults) on --shap-sample sentences,
   extrapolated to all 872 (said so in the table);
 - the rank agreement (Spearman, Kendall, top-20 overlap) of the IG mean attributions with
-  the single-word coefficients of TF-IDF + logistic regression fitted on SST-2 train.
+  the single-word coefficients of TF-IDF + logistic regression fitted on SST-2 train;
+- the check with a known answer: SHAP's global attributions of that TF-IDF model itself on
+  --tfidf-shap dev sentences (every word kept), against its own coefficients.
 
 The machine may be shared: the load average at start and end is recorded, and ratios
 measured in the same run are what to compare. SST-2 is read from --sst2 (default
@@ -54,6 +56,9 @@ def parse_args():
     parser.add_argument("--n-steps", type=int, default=50, help="integrated-gradients steps")
     parser.add_argument("--sample", type=int, default=24, help="texts for the one-by-one path")
     parser.add_argument("--shap-sample", type=int, default=12, help="texts for SHAP's cost")
+    parser.add_argument(
+        "--tfidf-shap", type=int, default=200, help="texts for SHAP on the TF-IDF model (0: skip)"
+    )
     parser.add_argument("--min-count", type=int, default=5)
     parser.add_argument("--top-k", type=int, default=20)
     parser.add_argument("--out", type=Path, default=RESULTS / "global_attributions_sst2.json")
@@ -160,6 +165,28 @@ def main() -> int:
     )
     agreement = compare_with_linear(result, linear, k=args.top_k)
 
+    # The check with a known answer: SHAP on the linear model itself, against its own
+    # coefficients (a sample; every word kept, as most are seen only a few times in it).
+    tfidf_shap = None
+    if args.tfidf_shap:
+        picked = sorted(random.Random(args.seed + 1).sample(range(n), min(args.tfidf_shap, n)))
+        linear_result, linear_wall, linear_cpu = timed(
+            global_attributions,
+            linear,
+            [texts[i] for i in picked],
+            method="shap",
+            min_count=1,
+            progress=False,
+        )
+        linear_agreement = compare_with_linear(linear_result, linear, k=args.top_k)
+        tfidf_shap = {
+            "texts": len(picked),
+            "wall_seconds": linear_wall,
+            "cpu_seconds": linear_cpu,
+            "min_count": 1,
+            **linear_agreement.to_dict(),
+        }
+
     per_text = ig_wall / n
     rows = [
         {
@@ -209,6 +236,12 @@ def main() -> int:
     print(result.summary(k=8))
     print()
     print(agreement.summary())
+    if tfidf_shap is not None:
+        print(
+            f"\nknown answer: SHAP on the TF-IDF model itself ({tfidf_shap['texts']} dev "
+            f"sentences, {tfidf_shap['wall_seconds']:.0f} s), every word kept"
+        )
+        print(linear_agreement.summary())
 
     write_record(
         args.out,
@@ -247,6 +280,7 @@ def main() -> int:
             "extrapolated": True,
         },
         tfidf_fit_seconds=round(tfidf_seconds, 1),
+        tfidf_shap=tfidf_shap,
         global_attributions=top_words(result, args.top_k),
         global_attributions_method=result.to_dict()["global_attributions_method"],
         **agreement.to_dict(),
