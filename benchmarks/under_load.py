@@ -48,6 +48,7 @@ SETTINGS: dict[str, tuple[dict[str, str], str]] = {  # environment, --worker-thr
     "1-thread": ({}, "1"),
 }
 BUSY_LOOP = "while True:\n    pass\n"
+SITUATIONS = {"alone": (1, 0), "beside 2 busy loops": (1, 2), "3 trainings at once": (3, 0)}
 
 
 def worker(go: Path, steps: int, threads: str) -> None:
@@ -113,6 +114,9 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=300, help="training steps per run")
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--repeats", type=int, default=1, help="runs per situation (median)")
+    parser.add_argument(
+        "--situations", nargs="+", default=list(SITUATIONS), choices=list(SITUATIONS)
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "under_load.json")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--worker-threads", default="adaptive", help=argparse.SUPPRESS)
@@ -121,7 +125,6 @@ def main() -> None:
         worker(args.worker, args.max_steps, args.worker_threads)
         return
 
-    situations = {"alone": (1, 0), "beside 2 busy loops": (1, 2), "3 trainings at once": (3, 0)}
     cores = len(os.sched_getaffinity(0))
     result = {
         "benchmark": "under_load",
@@ -135,7 +138,8 @@ def main() -> None:
     # the baseline first, so every setting's "alone" can be compared with it
     for setting in sorted(args.settings, key=lambda name: name != "all-cores"):
         alone = None
-        for situation, (count, busy) in situations.items():
+        for situation in args.situations:
+            count, busy = SITUATIONS[situation]
             runs = []
             for _ in range(args.repeats):
                 runs += timed_trainings(count, busy, setting, args.max_steps)
@@ -148,7 +152,7 @@ def main() -> None:
                 "situation": situation,
                 "seconds": seconds,
                 "all_seconds": runs,
-                "slowdown": seconds / alone,
+                "slowdown": seconds / alone if alone else None,
                 "vs_all_cores_alone": seconds / baseline_alone if baseline_alone else None,
                 "load": load_average()[0],
             }
