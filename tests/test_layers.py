@@ -9,7 +9,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "workbench"
 
 LAYERS = [
-    {"errors", "version", "config", "distributed", "progress", "threads"},
+    {"errors", "version", "config", "distributed", "progress", "threads", "lazy"},
     {"artifacts", "data", "estimators"},
     {"segment", "tokenizer", "preprocess", "batching"},
     {"model", "train", "calibration", "classifier", "baselines", "pretrained", "distill"},

@@ -8,11 +8,11 @@ nor shap, scikit-learn or plotly: ``from workbench import TextClassifier`` impor
 
 from __future__ import annotations
 
-import importlib
 import sys
 import types
 from typing import TYPE_CHECKING, Any
 
+from workbench.lazy import lazy_attribute
 from workbench.version import __version__
 
 if TYPE_CHECKING:  # what mypy and editors see; at run time __getattr__ imports these
@@ -116,18 +116,9 @@ _FUNCTIONS_NAMED_AFTER_MODULES = {name for name, module in _SOURCES.items() if n
 
 
 def __getattr__(name: str) -> Any:
-    """A public name, imported from its module on first use; or a submodule."""
-    if name in _SOURCES:
-        value = getattr(importlib.import_module(f"{__name__}.{_SOURCES[name]}"), name)
-    else:
-        # `import workbench` then `workbench.plots`: submodules as attributes, as when this
-        # package imported them all. `compare` is the function above, as it always was.
-        try:
-            value = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise  # the submodule exists but something it imports does not
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    """A public name, imported from its module on first use; or a submodule (`workbench.plots`
+    after `import workbench`). `compare` is the function above, as it always was."""
+    value = lazy_attribute(__name__, _SOURCES, name)
     globals()[name] = value  # once: later uses do not come back here
     return value
 

@@ -29,8 +29,9 @@ refusal), :mod:`~workbench.serve.batcher` (micro-batching), :mod:`~workbench.ser
 Starlette routes), :mod:`~workbench.serve.server` (uvicorn) and :mod:`~workbench.serve.cli`.
 """
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from workbench.lazy import lazy_attribute
 
 if TYPE_CHECKING:  # what mypy and editors see; at run time __getattr__ imports these
     from workbench.serve.app import create_app, model_description
@@ -95,15 +96,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     """A public name, imported from its module on first use; or a submodule."""
-    if name in _SOURCES:
-        value = getattr(importlib.import_module(f"{__name__}.{_SOURCES[name]}"), name)
-    else:
-        try:
-            value = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = lazy_attribute(__name__, _SOURCES, name)
     globals()[name] = value
     return value
 
