@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -121,6 +122,8 @@ def main() -> None:
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--worker-threads", default="adaptive", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.situations[0] != "alone":
+        parser.error("--situations must start with alone: every slowdown is over its time")
     if args.worker:
         worker(args.worker, args.max_steps, args.worker_threads)
         return
@@ -137,7 +140,7 @@ def main() -> None:
     alone_seconds: dict[str, float] = {}
     # the baseline first, so every setting's "alone" can be compared with it
     for setting in sorted(args.settings, key=lambda name: name != "all-cores"):
-        alone = None
+        alone = math.nan  # set by the first situation, alone
         for situation in args.situations:
             count, busy = SITUATIONS[situation]
             runs = []
@@ -152,7 +155,7 @@ def main() -> None:
                 "situation": situation,
                 "seconds": seconds,
                 "all_seconds": runs,
-                "slowdown": seconds / alone if alone else None,
+                "slowdown": seconds / alone,
                 "vs_all_cores_alone": seconds / baseline_alone if baseline_alone else None,
                 "load": load_average()[0],
             }
