@@ -27,7 +27,7 @@ from workbench.data import as_text_list, plain
 from workbench.data.texts import at_rows, is_missing
 from workbench.errors import InputError
 from workbench.estimators import TextModel
-from workbench.evaluate import PROBA_SUM_TOLERANCE
+from workbench.evaluate import PROBA_SUM_TOLERANCE, _label_list
 from workbench.progress import progress_bar
 from workbench.segment import Segmenter, has_unspaced_script
 from workbench.tokenizer import split_words
@@ -377,14 +377,10 @@ class Examples:
 
     @staticmethod
     def _sequence(values: Any, n: int, name: str = "predictions") -> list:
-        if isinstance(values, str):
-            raise InputError(f"{name} is a single string; pass one value per text")
-        array = np.asarray(values, dtype=object)
-        if array.ndim != 1:
-            raise InputError(f"{name} must be one-dimensional, got shape {array.shape}")
-        if len(array) != n:
-            raise InputError(f"there are {n} texts but {len(array)} {name}; give one per text")
-        return [plain(v) for v in array]
+        listed = _label_list(values, name)
+        if len(listed) != n:
+            raise InputError(f"there are {n} texts but {len(listed)} {name}; give one per text")
+        return listed
 
 
 def _indices(values: list, index: dict, name: str) -> np.ndarray:
