@@ -12,7 +12,16 @@ LAYERS = [
     {"errors", "version", "config", "distributed", "progress", "threads", "lazy"},
     {"artifacts", "data", "estimators"},
     {"segment", "tokenizer", "preprocess", "batching"},
-    {"model", "train", "calibration", "classifier", "baselines", "pretrained", "distill"},
+    {
+        "model",
+        "train",
+        "calibration",
+        "classifier",
+        "baselines",
+        "pretrained",
+        "distill",
+        "seq2seq",
+    },
     {"evaluate", "plots", "compare"},
     {"explain"},
     {"analysis"},
@@ -24,6 +33,7 @@ ALLOWED_DOWNWARD = {
     ("artifacts", "baselines"),
     ("artifacts", "classifier"),
     ("artifacts", "pretrained"),
+    ("artifacts", "seq2seq"),
 }
 
 
