@@ -1,6 +1,8 @@
 """A small transformer encoder for text classification, read from the smallest part up.
 
-attention -> MLP -> block -> model. Attention is softmax(QKᵀ/√d_k)·V. The fast path calls
+attention -> MLP -> block -> model. Attention is softmax(QKᵀ/√d_k)·V (:func:`attend`, shared
+by self-attention, its causal form and cross-attention, which the encoder–decoder in
+``workbench.seq2seq`` builds on). The fast path calls
 ``F.scaled_dot_product_attention`` (Flash / memory-efficient kernels on a GPU); the path
 that returns the weights computes the formula by hand, and a test checks both agree.
 Shapes: B batch, T tokens, C = d_model, H heads, d = C / H.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -19,16 +22,70 @@ from workbench.config import ModelConfig
 from workbench.errors import InputError
 
 
-class SelfAttention(nn.Module):
-    """Multi-head self-attention over the unpadded tokens of each sequence."""
+class BlockSizes(Protocol):
+    """What the blocks read from a config: :class:`ModelConfig` and the seq2seq config
+    (``workbench.config.Seq2SeqConfig``) both have these."""
 
-    def __init__(self, config: ModelConfig) -> None:
+    d_model: int
+    num_heads: int
+    d_ff: int
+    dropout: float
+
+
+def causal_mask(length: int, device: torch.device | None = None) -> torch.Tensor:
+    """(T, T) bool, True on and below the diagonal: query i may read keys 0..i only."""
+    return torch.ones(length, length, dtype=torch.bool, device=device).tril()
+
+
+def attend(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    key_mask: torch.Tensor,
+    *,
+    causal: bool = False,
+    dropout: float = 0.0,
+    output_attentions: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """softmax(QKᵀ/√d + mask)·V for (B, H, Tq, d) queries and (B, H, Tk, d) keys/values.
+
+    ``key_mask`` (B, 1, 1, Tk): True where the key is a real token, or a float bias added
+    to the scores (log presence). ``causal`` also hides every key after the query's own
+    position (decoder self-attention, Tq == Tk). With ``output_attentions`` the formula is
+    computed by hand and the weights (B, H, Tq, Tk) returned; otherwise
+    ``F.scaled_dot_product_attention`` runs (the fast kernels) and the weights are None.
+    ``dropout`` is applied to the weights (pass 0.0 outside training).
+    """
+    if causal:
+        allowed = causal_mask(q.shape[-2], q.device)  # (Tq, Tk)
+        if key_mask.dtype == torch.bool:
+            key_mask = key_mask & allowed  # (B, 1, Tq, Tk)
+        else:  # filled, not added: the lowest float plus a log presence would be -inf
+            key_mask = key_mask.masked_fill(~allowed, torch.finfo(key_mask.dtype).min)
+    if not output_attentions:
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask, dropout_p=dropout)
+        return y, None
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, H, Tq, Tk)
+    if key_mask.dtype == torch.bool:
+        scores = scores.masked_fill(~key_mask, float("-inf"))
+    else:
+        scores = scores + key_mask
+    weights = scores.softmax(dim=-1)  # (B, H, Tq, Tk), rows sum to 1
+    return F.dropout(weights, dropout, dropout > 0) @ v, weights  # (B, H, Tq, d)
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention over the unpadded tokens of each sequence; with
+    ``causal`` each token reads only itself and the tokens before it (a decoder's)."""
+
+    def __init__(self, config: BlockSizes, causal: bool = False) -> None:
         super().__init__()
         self.num_heads = config.num_heads
         self.head_dim = config.d_model // config.num_heads
         self.qkv = nn.Linear(config.d_model, 3 * config.d_model)
         self.proj = nn.Linear(config.d_model, config.d_model)
         self.dropout = config.dropout
+        self.causal = causal
 
     def forward(
         self, x: torch.Tensor, key_mask: torch.Tensor, output_attentions: bool = False
@@ -39,23 +96,59 @@ class SelfAttention(nn.Module):
         # (B, H, T, d) each; key_mask (B, 1, 1, T): True where the key is a real token, or
         # a float bias added to the scores (log presence, see TransformerClassifier.forward).
         dropout = self.dropout if self.training else 0.0
-        if output_attentions:
-            scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_dim)  # (B, H, T, T)
-            if key_mask.dtype == torch.bool:
-                scores = scores.masked_fill(~key_mask, float("-inf"))
-            else:
-                scores = scores + key_mask
-            weights = scores.softmax(dim=-1)  # (B, H, T, T), rows sum to 1
-            y = F.dropout(weights, dropout, self.training) @ v  # (B, H, T, d)
-        else:
-            weights = None
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=key_mask, dropout_p=dropout)
+        y, weights = attend(
+            q,
+            k,
+            v,
+            key_mask,
+            causal=self.causal,
+            dropout=dropout,
+            output_attentions=output_attentions,
+        )
         y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C)
         return self.proj(y), weights
 
 
+class CrossAttention(nn.Module):
+    """Multi-head attention from decoder tokens (queries) to encoder outputs (keys and
+    values): where each target position reads the source. Its weights (B, H, Tt, Ts) are
+    what attention-based alignment reads."""
+
+    def __init__(self, config: BlockSizes) -> None:
+        super().__init__()
+        self.num_heads = config.num_heads
+        self.head_dim = config.d_model // config.num_heads
+        self.query = nn.Linear(config.d_model, config.d_model)
+        self.key_value = nn.Linear(config.d_model, 2 * config.d_model)
+        self.proj = nn.Linear(config.d_model, config.d_model)
+        self.dropout = config.dropout
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        memory: torch.Tensor,
+        memory_mask: torch.Tensor,
+        output_attentions: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``x`` (B, Tt, C) decoder states, ``memory`` (B, Ts, C) encoder outputs,
+        ``memory_mask`` (B, 1, 1, Ts) bool or float bias over the source tokens."""
+        B, Tt, C = x.shape
+        Ts = memory.shape[1]
+
+        def heads(t: torch.Tensor, length: int) -> torch.Tensor:
+            return t.view(B, length, self.num_heads, self.head_dim).transpose(1, 2)
+
+        q = heads(self.query(x), Tt)  # (B, H, Tt, d)
+        k, v = (heads(t, Ts) for t in self.key_value(memory).split(C, dim=-1))  # (B, H, Ts, d)
+        dropout = self.dropout if self.training else 0.0
+        y, weights = attend(
+            q, k, v, memory_mask, dropout=dropout, output_attentions=output_attentions
+        )
+        return self.proj(y.transpose(1, 2).reshape(B, Tt, C)), weights
+
+
 class FeedForward(nn.Module):
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: BlockSizes) -> None:
         super().__init__()
         self.up = nn.Linear(config.d_model, config.d_ff)
         self.down = nn.Linear(config.d_ff, config.d_model)
@@ -68,7 +161,7 @@ class FeedForward(nn.Module):
 class Block(nn.Module):
     """Pre-norm encoder block: x + attn(norm(x)), then x + mlp(norm(x))."""
 
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: BlockSizes) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(config.d_model)
         self.attention = SelfAttention(config)
@@ -82,6 +175,39 @@ class Block(nn.Module):
         attended, weights = self.attention(self.norm1(x), key_mask, output_attentions)
         x = x + self.dropout(attended)
         return x + self.mlp(self.norm2(x)), weights
+
+
+class DecoderBlock(nn.Module):
+    """Pre-norm decoder block: causal self-attention over the target prefix, then
+    cross-attention to the encoder's outputs, then the MLP, each added to the residual."""
+
+    def __init__(self, config: BlockSizes) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(config.d_model)
+        self.attention = SelfAttention(config, causal=True)
+        self.norm_cross = nn.LayerNorm(config.d_model)
+        self.cross_attention = CrossAttention(config)
+        self.norm2 = nn.LayerNorm(config.d_model)
+        self.mlp = FeedForward(config)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        key_mask: torch.Tensor,
+        memory: torch.Tensor,
+        memory_mask: torch.Tensor,
+        output_attentions: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Returns the new states (B, Tt, C), the self-attention weights (B, H, Tt, Tt)
+        and the cross-attention weights (B, H, Tt, Ts) (both None on the fast path)."""
+        attended, self_weights = self.attention(self.norm1(x), key_mask, output_attentions)
+        x = x + self.dropout(attended)
+        read, cross_weights = self.cross_attention(
+            self.norm_cross(x), memory, memory_mask, output_attentions
+        )
+        x = x + self.dropout(read)
+        return x + self.mlp(self.norm2(x)), self_weights, cross_weights
 
 
 def mean_pool(

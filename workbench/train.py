@@ -1,8 +1,10 @@
 """The fit loop: AdamW, warm-up then linear decay, clipping, early stopping, a clean stop.
 
-It knows nothing about the model beyond ``model(input_ids, attention_mask, labels)``
-returning an object with ``loss`` and ``logits``. When the training data carries a
-teacher's soft labels it distils (:func:`distillation_loss`). Callbacks hear named events (see
+What it knows of the model, the data and the loss is a :class:`Task`: by default
+:class:`ClassificationTask`, which calls ``model(input_ids, attention_mask, labels)`` for an
+object with ``loss`` and ``logits`` and, when the training data carries a teacher's soft
+labels, distils (:func:`distillation_loss`); ``workbench.seq2seq`` passes its own for the
+encoder–decoder. Callbacks hear named events (see
 :class:`Callback`); notebooks hang their live plots on them. Ctrl-C, a set ``stop_event``
 or a callback setting ``state.should_stop`` all end training the same way: the best
 weights seen so far are restored and the history says it was interrupted.
@@ -288,6 +290,91 @@ class EarlyStopping:
             model.load_state_dict(self.best_weights)
 
 
+class Task:
+    """What :func:`fit` asks of the kind of model it trains: a check of the training data,
+    batches, the training loss of one batch and the validation metrics.
+
+    The loop itself (optimiser, schedule, clipping, callbacks, early stopping, the stop
+    button, checkpoints, threads, ranks) is the same for every task. Each batch is a dict
+    of tensors whose ``"labels"`` has one row per example (the loop counts examples by it).
+    """
+
+    def check(self, train_data: Any) -> None:
+        """Raise :class:`InputError` when ``train_data`` cannot be trained on."""
+        raise NotImplementedError
+
+    def make_loader(
+        self,
+        data: Any,
+        batch_size: int,
+        pad_id: int,
+        *,
+        shuffle: bool,
+        seed: int = 0,
+        num_replicas: int = 1,
+        rank: int = 0,
+        pin_memory: bool = False,
+    ) -> Any:
+        """Batches of ``data`` (bucketed, padded with ``pad_id``), this rank's share."""
+        raise NotImplementedError
+
+    def loss(self, model: nn.Module, batch: dict, config: TrainConfig) -> torch.Tensor:
+        """The training loss of one batch already on the device (inside autocast)."""
+        raise NotImplementedError
+
+    def evaluate(
+        self, model: nn.Module, loader: Any, device: torch.device, ranks: Ranks
+    ) -> dict[str, float]:
+        """Validation metrics over ``loader`` for the whole set (all ranks): ``"loss"``
+        and every quantity ``TrainConfig.monitor`` may name for this task."""
+        raise NotImplementedError
+
+
+class ClassificationTask(Task):
+    """Text classification: label indices (or a teacher's soft labels) per text; validation
+    reports loss, accuracy and macro-F1 on the gold labels."""
+
+    def check(self, train_data: TokenizedDataset) -> None:
+        _check_training_data(train_data)
+
+    def make_loader(
+        self,
+        data: TokenizedDataset,
+        batch_size: int,
+        pad_id: int,
+        *,
+        shuffle: bool,
+        seed: int = 0,
+        num_replicas: int = 1,
+        rank: int = 0,
+        pin_memory: bool = False,
+    ) -> Any:
+        return make_loader(
+            data,
+            batch_size,
+            pad_id,
+            shuffle=shuffle,
+            seed=seed,
+            num_replicas=num_replicas,
+            rank=rank,
+            pin_memory=pin_memory,
+        )
+
+    def loss(self, model: nn.Module, batch: dict, config: TrainConfig) -> torch.Tensor:
+        logits = model(batch["input_ids"], batch["attention_mask"]).logits
+        return _batch_loss(logits, batch, config)
+
+    def evaluate(
+        self, model: nn.Module, loader: Any, device: torch.device, ranks: Ranks
+    ) -> dict[str, float]:
+        val_loss, preds, golds = evaluate_loss(model, loader, device, ranks)
+        return {
+            "loss": val_loss,
+            "accuracy": float(accuracy_score(golds, preds)),
+            "macro_f1": float(f1_score(golds, preds, average="macro", zero_division=0)),
+        }
+
+
 @dataclass
 class _Run:
     """What :func:`fit` sets up before the first step."""
@@ -302,6 +389,7 @@ class _Run:
     total_steps: int
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
+    task: Task
 
 
 def _check_training_data(train_data: TokenizedDataset) -> None:
@@ -316,10 +404,11 @@ def _check_training_data(train_data: TokenizedDataset) -> None:
 
 def _setup(
     model: nn.Module,
-    train_data: TokenizedDataset,
-    val_data: TokenizedDataset | None,
+    train_data: Any,
+    val_data: Any | None,
     config: TrainConfig,
     pad_id: int,
+    task: Task,
 ) -> _Run:
     """Device and ranks, the model placed (compiled, wrapped), loaders, optimiser, schedule."""
     device = resolve_device(config.device)
@@ -344,11 +433,11 @@ def _setup(
         "rank": ranks.rank,
         "pin_memory": pin,
     }
-    train_loader = make_loader(
+    train_loader = task.make_loader(
         train_data, config.batch_size, pad_id, shuffle=True, seed=config.seed, **shards
     )
     val_loader = (
-        make_loader(val_data, config.batch_size * 4, pad_id, shuffle=False, **shards)
+        task.make_loader(val_data, config.batch_size * 4, pad_id, shuffle=False, **shards)
         if val_data is not None and len(val_data)
         else None
     )
@@ -370,6 +459,7 @@ def _setup(
         total_steps=total_steps,
         optimizer=optimizer,
         scheduler=scheduler,
+        task=task,
     )
 
 
@@ -421,8 +511,7 @@ def _train_epoch(
             threads.adjust()
         batch = {k: v.to(run.device, non_blocking=True) for k, v in batch.items()}
         with _autocast(run.device):
-            logits = run.step_model(batch["input_ids"], batch["attention_mask"]).logits
-        loss = _batch_loss(logits, batch, config)
+            loss = run.task.loss(run.step_model, batch, config)
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(run.model.parameters(), config.max_grad_norm)
@@ -449,12 +538,7 @@ def _train_epoch(
 def _validate(run: _Run, state: TrainState, stopper: EarlyStopping) -> dict[str, float]:
     """Score the validation set into ``state.metrics``, let ``stopper`` judge it, and
     return the epoch record's ``val_`` entries."""
-    val_loss, preds, golds = evaluate_loss(run.eval_model, run.val_loader, run.device, run.ranks)
-    state.metrics = {
-        "loss": val_loss,
-        "accuracy": float(accuracy_score(golds, preds)),
-        "macro_f1": float(f1_score(golds, preds, average="macro", zero_division=0)),
-    }
+    state.metrics = run.task.evaluate(run.eval_model, run.val_loader, run.device, run.ranks)
     stopper.update(run.model, state.metrics, state.epoch + 1)
     state.best_score, state.best_epoch = stopper.best_score, stopper.best_epoch
     return {f"val_{k}": v for k, v in state.metrics.items()}
@@ -462,11 +546,12 @@ def _validate(run: _Run, state: TrainState, stopper: EarlyStopping) -> dict[str,
 
 def fit(
     model: nn.Module,
-    train_data: TokenizedDataset,
-    val_data: TokenizedDataset | None,
+    train_data: Any,
+    val_data: Any | None,
     config: TrainConfig,
     *,
     pad_id: int,
+    task: Task | None = None,
     callbacks: Sequence[Callback] = (),
     stop_event: threading.Event | None = None,
     checkpoint_dir: str | os.PathLike | None = None,
@@ -475,21 +560,25 @@ def fit(
     """Train ``model`` in place and leave it holding the best validation weights.
 
     Args:
-        model: called as ``model(input_ids=, attention_mask=, labels=)``.
-        train_data, val_data: tokenized examples with label indices. Without validation
-            data there is no early stopping and the last weights are kept. When
+        model: called as ``model(input_ids=, attention_mask=, labels=)`` (by the default
+            task; another ``task`` calls it its own way).
+        train_data, val_data: tokenized examples with label indices (a
+            :class:`~workbench.batching.TokenizedDataset`, or what ``task`` reads). Without
+            validation data there is no early stopping and the last weights are kept. When
             ``train_data`` has ``soft_labels`` the loss is :func:`distillation_loss`;
             validation always uses the gold labels.
         config: optimiser, schedule, stopping, distillation and device settings.
         pad_id: the tokenizer's padding id, for dynamic padding.
+        task: the data, loss and validation metrics; None is :class:`ClassificationTask`.
         callbacks: notified on train start, batch end, evaluation, epoch end, train end.
         stop_event: set it from another thread (a Stop button) to end training cleanly.
         checkpoint_dir: if given, the best weights are also written there as safetensors.
         progress: show a ``tqdm.auto`` bar.
     """
-    _check_training_data(train_data)
+    task = task or ClassificationTask()
+    task.check(train_data)
     set_seed(config.seed)
-    run = _setup(model, train_data, val_data, config, pad_id)
+    run = _setup(model, train_data, val_data, config, pad_id, task)
     main_rank = run.ranks.is_main
     stopper = EarlyStopping(config.monitor, config.patience, checkpoint_dir if main_rank else None)
     state = TrainState(total_steps=run.total_steps)
