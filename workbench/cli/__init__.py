@@ -1,4 +1,5 @@
-"""``workbench`` / ``python -m workbench``: train, evaluate, predict, explain, compare and serve.
+"""``workbench`` / ``python -m workbench``: train, evaluate, predict, explain, analyze, compare
+and serve.
 
 Every subcommand has ``--help``, reads plain files (CSV, TSV, JSONL, Parquet) and writes
 plain files (an artifact directory, JSON). Exit codes:
@@ -17,7 +18,7 @@ half a file.
 
 One module per concern: ``common`` (table options, loading a model, output files),
 ``interrupts`` (Ctrl-C and SIGTERM), ``train``, ``score`` (evaluate and predict),
-``explain`` and ``compare``; this one builds the parser and runs a command.
+``explain``, ``analyze`` and ``compare``; this one builds the parser and runs a command.
 
 Starting is cheap: ``workbench --help`` imports none of the command modules, a command's
 module is imported (and its options added) only once the command is chosen, and those
@@ -57,6 +58,7 @@ COMMAND_HELP = {
     "evaluate": "score a saved model on a labelled table",
     "predict": "predict labels for texts; one JSON object per line",
     "explain": "explain predictions word by word; JSON, HTML or JSON Lines out",
+    "analyze": "a model across a table: slices, error words, global attributions, tests",
     "compare": "train several models on one split and print a leaderboard",
     "serve": "serve a saved model's predictions and explanations over HTTP",
 }
@@ -67,6 +69,7 @@ _COMMANDS = {
     "evaluate": ("workbench.cli.score", "_add_evaluate_arguments", "_evaluate"),
     "predict": ("workbench.cli.score", "_add_predict_arguments", "_predict"),
     "explain": ("workbench.cli.explain", "_add_explain_arguments", "_explain"),
+    "analyze": ("workbench.cli.analyze", "_add_analyze_arguments", "_analyze"),
     "compare": ("workbench.cli.compare", "_add_compare_arguments", "_compare"),
     "serve": ("workbench.serve.cli", "add_serve_arguments", "serve_command"),
 }
