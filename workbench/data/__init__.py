@@ -6,13 +6,20 @@ the file, the column or the data row (counted from 1, header not counted) and wh
 
 One module per concern: ``texts`` (the type and its checks), ``tables`` (CSV, TSV, JSON
 Lines, Parquet), ``splits``, and one module per dataset (``reviews``, ``sst``,
-``eraser``, ``planted``), and ``notebook``: the data a notebook works on, switched by one
-line or by environment variables. Import from ``workbench.data``; the names below are its
-API.
+``eraser``, ``planted``), ``parallel`` (sentence pairs for translation: a synthetic
+corpus with gold word alignments, and real parallel files), and ``notebook``: the data a
+notebook works on, switched by one line or by environment variables. Import from
+``workbench.data``; the names below are its API.
 """
 
 from workbench.data.eraser import RationaleExample, load_eraser_movies
 from workbench.data.notebook import DATA_VARIABLES, is_own_data, notebook_data
+from workbench.data.parallel import (
+    ParallelPair,
+    SyntheticCorpus,
+    make_synthetic_corpus,
+    read_parallel_files,
+)
 from workbench.data.planted import PLANTED_WORDS, planted_dataset
 from workbench.data.reviews import (
     REVIEW_SETS,
@@ -39,10 +46,12 @@ __all__ = [
     "DATA_VARIABLES",
     "LabeledTexts",
     "PLANTED_WORDS",
+    "ParallelPair",
     "REVIEW_SETS",
     "RationaleExample",
     "SST2_SHA256",
     "SST2_URL",
+    "SyntheticCorpus",
     "as_text_list",
     "check_count",
     "check_utf8",
@@ -55,10 +64,12 @@ __all__ = [
     "load_sst2",
     "load_sst_trees",
     "load_table",
+    "make_synthetic_corpus",
     "notebook_data",
     "plain",
     "plain_labels",
     "planted_dataset",
+    "read_parallel_files",
     "stratified_split",
     "validate_labeled",
     "validation_data",
