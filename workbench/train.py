@@ -137,7 +137,8 @@ def _optimizer(model: nn.Module, config: TrainConfig, device: torch.device):
     return torch.optim.AdamW(groups, lr=config.learning_rate, fused=fused)
 
 
-def _autocast(device: torch.device):
+def autocast(device: torch.device):
+    """bfloat16 autocast on CUDA, nothing elsewhere: how every forward of the loop runs."""
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
 
 
@@ -208,7 +209,7 @@ def evaluate_loss(
     for batch in loader:
         # Hard labels only: validation scores the student against the gold labels.
         batch = {k: batch[k].to(device, non_blocking=True) for k in _MODEL_INPUTS}
-        with _autocast(device):
+        with autocast(device):
             out = model(**batch)
         total += out.loss.item() * len(batch["labels"])
         count += len(batch["labels"])
@@ -510,7 +511,7 @@ def _train_epoch(
         if threads is not None:
             threads.adjust()
         batch = {k: v.to(run.device, non_blocking=True) for k, v in batch.items()}
-        with _autocast(run.device):
+        with autocast(run.device):
             loss = run.task.loss(run.step_model, batch, config)
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
