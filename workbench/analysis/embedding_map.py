@@ -55,7 +55,7 @@ from workbench.analysis.word_attributions import GREY, _announce, _count, _durat
 from workbench.batching import batched_logits
 from workbench.data import as_text_list, check_count, plain
 from workbench.errors import InputError
-from workbench.estimators import TextModel
+from workbench.estimators import TextModel, check_fitted
 from workbench.explain.render import BLUE, RED
 from workbench.progress import progress_bar
 
@@ -345,8 +345,8 @@ def _encoder_for(model: Any, svd_components: int = SVD_COMPONENTS) -> _Encoder:
                 return _HeadInputEncoder(network, head, encode_ids, tokenizer.pad_id, device, space)
             pad_id = int(getattr(hf_tokenizer, "pad_token_id", 0) or 0)
             return _HeadInputEncoder(network, head, model._encode_ids, pad_id, device, space)
-    if classes is None and (network is not None or hasattr(model, "vectorizer")):
-        raise InputError(f"{name} is not fitted yet: call fit() or load() first")
+    if hasattr(model, "fit"):  # a known model before fit(): say so, not "unsupported"
+        check_fitted(model, "classes_")
     raise InputError(
         f"{name} has no representation that maps and neighbours can read (no network with "
         f"a linear head, no TF-IDF features); supported: {_SUPPORTED}"
@@ -710,7 +710,7 @@ class EmbeddingMap:
                         **marker,
                         "color": values[shown],
                         "colorscale": "Viridis",
-                        "colorbar": {"title": {"text": html.escape(name)}},
+                        "colorbar": {"title": {"text": _esc(name)}},
                     },
                 )
             )
@@ -729,7 +729,7 @@ class EmbeddingMap:
                         x=x[rows],
                         y=y[rows],
                         mode="markers",
-                        name=f"{html.escape(str(group))} ({len(rows):,})",
+                        name=f"{_esc(str(group))} ({len(rows):,})",
                         customdata=shown[rows],
                         hovertext=[hover[i] for i in rows],
                         hovertemplate="%{hovertext}<extra></extra>",
@@ -740,10 +740,10 @@ class EmbeddingMap:
         heading = title or f"{self.method.upper()} map of the representations{note}"
         figure = go.Figure(traces)
         figure.update_layout(
-            title={"text": html.escape(heading)},
+            title={"text": _esc(heading)},
             xaxis_title=x_title,
             yaxis_title=y_title,
-            legend_title_text=html.escape(name),
+            legend_title_text=_esc(name),
             template="plotly_white",
             height=520,
             hoverlabel={"align": "left"},
@@ -775,9 +775,9 @@ class EmbeddingMap:
         for i in rows:
             lines = [f"<b>#{i}</b> " + _hover_text(ex.texts[i])]
             if labels is not None:
-                lines.append(f"label: {html.escape(str(labels[i]))}")
+                lines.append(f"label: {_esc(str(labels[i]))}")
             if predictions is not None:
-                said = f"prediction: {html.escape(str(predictions[i]))}"
+                said = f"prediction: {_esc(str(predictions[i]))}"
                 if confidence is not None:
                     said += f" ({confidence[i]:.2f})"
                 lines.append(said)
@@ -788,10 +788,16 @@ class EmbeddingMap:
 _OTHER = "other"
 
 
+def _esc(value: Any) -> str:
+    """Text for plotly, whose labels are a small HTML: ``<``, ``>`` and ``&`` escaped (quotes
+    need not be, and plotly would show ``&quot;`` as it is written)."""
+    return html.escape(str(value), quote=False)
+
+
 def _hover_text(text: str) -> str:
     short = text if len(text) <= HOVER_CHARS else text[: HOVER_CHARS - 1].rstrip() + "…"
     lines = textwrap.wrap(short, _HOVER_WIDTH) or [""]
-    return "<br>".join(html.escape(line) for line in lines)
+    return "<br>".join(_esc(line) for line in lines)
 
 
 def _missing(value: Any) -> bool:
