@@ -489,10 +489,15 @@ def _check_parallel(first: Path, a: Sequence[str], second: Path, b: Sequence[str
     shorter, longer = (second, first) if len(b) < len(a) else (first, second)
     n = min(len(a), len(b))
     raise InputError(
-        f"{first} has {len(a)} lines but {second} has {len(b)}: {shorter} ends after line "
+        f"{first} has {_lines(len(a))} but {second} has {_lines(len(b))}: {shorter} ends "
+        f"after line "
         f"{n}, so line {n + 1} of {longer} has no partner. Parallel files need one sentence "
         f"per line in both, in the same order."
     )
+
+
+def _lines(n: int) -> str:
+    return f"{n} line" if n == 1 else f"{n} lines"
 
 
 def _parse_pharaoh(path: Path, number: int, row: str, source: str, target: str) -> tuple[Link, ...]:
