@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import math
 import os
 import time
 from collections.abc import Sequence
@@ -53,6 +52,7 @@ from workbench.analysis.word_attributions import (
     _duration,
     global_attributions,
 )
+from workbench.compare.result import _json_safe
 from workbench.data import as_text_list, check_count, plain
 from workbench.errors import InputError, describe_error
 from workbench.estimators import TextModel, check_fitted
@@ -484,20 +484,6 @@ def _behaviour(
 
 def _lap(started: float) -> float:
     return round(time.perf_counter() - started, 3)
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN and infinities -> None, NumPy values -> Python, recursively."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _json_safe(value.tolist())
-    value = plain(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 # ---------------------------------------------------------------------------- HTML
