@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import types
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -394,12 +395,12 @@ def test_pretrained_encoders_representation_is_what_their_head_reads(tiny_bert_d
 
     encoder_dir, classifier_dir = tiny_bert_dirs
     texts = corpus[0][:24]
-    settings = {"max_length": 32, "device": "cpu", "batch_size": 8}
+    settings: dict[str, Any] = {"max_length": 32, "device": "cpu", "batch_size": 8}
     finetuned = PretrainedEncoderClassifier(
         str(encoder_dir), mode="finetune", num_epochs=1, **settings
     ).fit(*corpus, progress=False)
     vectors = representations(finetuned, texts, batch_size=5, progress=False)
-    assert vectors.shape == (len(texts), 32)
+    assert vectors.shape == (len(texts), 32) and finetuned.model_ is not None
     with torch.no_grad():
         logits = finetuned.model_.head(torch.from_numpy(vectors)).double().numpy()
     np.testing.assert_allclose(logits, finetuned.predict_logits(texts), atol=1e-4)
@@ -413,7 +414,8 @@ def test_pretrained_encoders_representation_is_what_their_head_reads(tiny_bert_d
     assert "probe" in embedding_map(probe, texts[:10], method="pca").space
 
     loaded = HFSequenceClassifier.load(classifier_dir)
-    vectors = representations(loaded, texts, batch_size=5, progress=False)
+    # not a TextModel for mypy (it is never fitted here), a model with a head all the same
+    vectors = representations(loaded, texts, batch_size=5, progress=False)  # type: ignore[arg-type]
     head = loaded.model_.backbone.classifier
     with torch.no_grad():
         logits = head(torch.from_numpy(vectors)).double().numpy()
