@@ -24,7 +24,7 @@ from workbench.baselines import TfidfLogisticRegression
 from workbench.data.planted import planted_dataset
 from workbench.errors import InputError
 from workbench.explain.render import shade
-from workbench.tokenizer import split_words
+from workbench.tokenizer import WordPieces, split_words
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +132,34 @@ def test_a_scikit_learn_pipeline_flips_by_deletion(tfidf):
     auto = minimal_flip(tfidf, text)
     assert auto.found and auto.method == "lexicon"
     assert any("HotFlip" in note and "TfidfLogisticRegression" in note for note in auto.notes)
+
+
+class _EncoderStandIn:
+    """A model with a torch network that is not the from-scratch one, as a fine-tuned
+    sub-word encoder is: gradients, but no one-token-per-word vocabulary to flip."""
+
+    def __init__(self, inner: TfidfLogisticRegression) -> None:
+        self.inner, self.classes_ = inner, inner.classes_
+        self.model_ = torch.nn.Linear(2, 2)
+
+    def predict_proba(self, texts):
+        return self.inner.predict_proba(texts)
+
+    def word_pieces(self, text: str) -> WordPieces:
+        words = split_words(text)
+        return WordPieces(words, [], [], len(words))
+
+
+def test_a_sub_word_encoder_falls_back_and_says_so(tfidf):
+    encoder = _EncoderStandIn(tfidf)
+    assert not supports_hotflip(encoder)
+    text = "the staff was really awful"
+    flip = minimal_flip(encoder, text, explain_method="shap")
+    assert flip.found and flip.method == "lexicon" and flip.calls["gradient"] == 0
+    assert any("sub-word pieces" in note and "deletes words" in note for note in flip.notes)
+    with pytest.raises(InputError, match="sub-word pieces") as refused:
+        minimal_flip(encoder, text, method="hotflip", explain_method="shap")
+    assert "method='auto'" in str(refused.value)
 
 
 def test_no_flip_within_max_edits_says_so(tfidf):

@@ -14,7 +14,8 @@ edits and nothing else.
 **The search is guided, then verified.**
 
 - *Where*: positions are ranked by the model's word attributions (integrated gradients for
-  a torch network, SHAP for any other model; ``explain_method=`` picks another), the words
+  a torch network, SHAP for any other model, exact Shapley values for texts of up to 8
+  words; ``explain_method=`` picks another), the words
   that most support the current prediction against the class aimed at first; only the
   ``max_positions`` best are edited.
 - *What*: deletion (the project's absence convention); for the from-scratch
@@ -80,6 +81,10 @@ __all__ = [
 # "hotflip" insists on HotFlip; "lexicon" and "deletion" never use gradients (deletion
 # also leaves the lexicon out).
 FLIP_METHODS = ("auto", "hotflip", "lexicon", "deletion")
+
+# Up to this many words, SHAP ranks positions by exact Shapley values: 2**8 = 256
+# coalitions, fewer model calls than the partition explainer's default budget (500).
+_EXACT_SHAP_WORDS = 8
 
 # Background of a deleted and an inserted word: the explanation colours (red against, blue
 # towards), light enough for dark ink.
@@ -347,7 +352,8 @@ class _HotFlip:
         own = (self.embedding[input_ids[0, 1:]].float() * g).sum(-1, keepdim=True)  # (T-1, 1)
         scores = own - g @ self.embedding.float().T  # (T-1, V) = -(E[v] - E[old]) · g
         scores[:, ~self.allowed] = -torch.inf
-        scores[torch.arange(len(ids) - 1), input_ids[0, 1:]] = -torch.inf  # not itself
+        rows = torch.arange(len(ids) - 1, device=device)
+        scores[rows, input_ids[0, 1:]] = -torch.inf  # not the word itself
         return scores
 
 
@@ -522,8 +528,9 @@ def minimal_flip(
             HotFlip cannot use: :func:`supports_hotflip`), ``"lexicon"`` (deletion and
             lexicon replacements, no gradients) or ``"deletion"`` (deletion only).
         explain_method: the attributions that rank positions (default:
-            integrated-gradients for a torch network, else shap); ``explain_settings`` go
-            to :func:`workbench.explain.explain` with it.
+            integrated-gradients for a torch network, else shap: exact Shapley values up
+            to 8 words, 256 coalitions); ``explain_settings`` go to
+            :func:`workbench.explain.explain` with it.
         beam_width: edited texts kept from one depth to the next.
         max_positions: the most words (best-ranked first) the search edits.
         replacements_per_word: HotFlip words tried per position and edited text.
@@ -570,6 +577,11 @@ def minimal_flip(
     words = word_units(model, text)
     visible = visible_word_count(model, text, words)
     editable = [i for i in range(visible) if words[i].text.strip()]
+    if visible < len(words):
+        notes.append(
+            f"the model reads only its first {visible} words (max_length); the "
+            f"{len(words) - visible} words after them were not edited"
+        )
     can_replace = use_hotflip or replacements is not None
     if len(editable) < 2 and not can_replace:
         raise InputError(
@@ -577,8 +589,11 @@ def minimal_flip(
             "instead: method='hotflip' (a from-scratch TextClassifier) or 'lexicon'"
         )
     explain_method = explain_method or _default_explain_method(model)
+    settings = dict(explain_settings or {})
+    if explain_method == "shap" and len(words) <= _EXACT_SHAP_WORDS:
+        settings.setdefault("algorithm", "exact")
     positions, explain_calls = _rank_positions(
-        model, text, explain_method, dict(explain_settings or {}), predicted, against, editable
+        model, text, explain_method, settings, predicted, against, editable
     )
     positions = positions[:max_positions]
     hotflip = _HotFlip(model, (predicted, target_index)) if use_hotflip else None
