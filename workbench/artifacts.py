@@ -358,7 +358,7 @@ def read_json(path: Path) -> dict:
 
 def load_model(directory: str | os.PathLike, **kwargs: Any) -> Any:
     """Load any model directory: a workbench artifact (TextClassifier, TF-IDF, pretrained
-    encoder) or a Hugging Face ``AutoModelForSequenceClassification`` directory."""
+    encoder, seq2seq Translator) or a Hugging Face ``AutoModelForSequenceClassification`` directory."""
     # The model classes import this module to save and check artifacts: import them here.
     from workbench.baselines import TfidfLogisticRegression
     from workbench.classifier import TextClassifier
@@ -377,4 +377,8 @@ def load_model(directory: str | os.PathLike, **kwargs: Any) -> Any:
         return TfidfLogisticRegression.load(path)
     if model_type == "pretrained-encoder":
         return PretrainedEncoderClassifier.load(path, **kwargs)
+    if model_type == "seq2seq-translator":
+        from workbench.seq2seq import Translator
+
+        return Translator.load(path, **kwargs)
     return TextClassifier.load(path, **kwargs)
