@@ -101,6 +101,7 @@ class AnalysisReport:
         behaviour_tests: one dict per behavioural test (``name``, ``kind``, ``n``,
             ``pass_rate``, ``failures``, ...), as ``workbench.analysis.behaviour`` gives it.
         notes: what holds for the whole report, sections left out among them.
+        seconds: each section's time (in the JSON under ``data``).
     """
 
     model: dict
@@ -140,7 +141,7 @@ class AnalysisReport:
         return _json_safe(
             {
                 "model": self.model,
-                "data": self.data,
+                "data": {**self.data, "seconds": self.seconds},
                 "n": self.n,
                 **sections,
                 "notes": self.method_notes() + list(self.notes),
@@ -332,7 +333,7 @@ def analyze(
         method = choose_attribution_method(model, method)
         _check_settings(method, method == "integrated-gradients", settings)
     examples = _with_predictions(model, examples, classes, progress)
-    started = time.perf_counter()
+    clock = [time.perf_counter()]
     report = AnalysisReport(
         model={"name": name, "type": type(model).__name__, "classes": classes},
         data={"source": examples.source, "n": len(examples), "labelled": examples.has_labels},
@@ -368,7 +369,7 @@ def analyze(
         )
     else:
         report.notes.append("slices: none to measure (all texts alike in length, no columns)")
-    report.seconds["slices"] = _lap(started)
+    report.seconds["slices"] = _lap(clock)
 
     if discover and examples.has_labels:
         report.discovered_slices = discover_slices(
@@ -382,7 +383,7 @@ def analyze(
         )
     elif discover:
         report.notes.append("discovered_slices: skipped, slice discovery needs labels")
-    report.seconds["discovered_slices"] = _lap(started)
+    report.seconds["discovered_slices"] = _lap(clock)
 
     texts = [examples.texts[i] for i in sample]
     labels = None if examples.labels is None else [examples.labels[i] for i in sample]
@@ -401,11 +402,11 @@ def analyze(
             )
         except InputError as err:  # e.g. none of the texts could be explained
             report.notes.append(f"global_attributions: could not be computed: {err}")
-    report.seconds["global_attributions"] = _lap(started)
+    report.seconds["global_attributions"] = _lap(clock)
 
     if behaviour:
         report.behaviour_tests = _behaviour(model, behaviour_tests, texts, labels, report.notes)
-    report.seconds["behaviour_tests"] = _lap(started)
+    report.seconds["behaviour_tests"] = _lap(clock)
     return report
 
 
@@ -482,8 +483,11 @@ def _behaviour(
     return list(listed)
 
 
-def _lap(started: float) -> float:
-    return round(time.perf_counter() - started, 3)
+def _lap(clock: list[float]) -> float:
+    """Seconds since the clock was last read, and the clock reset to now."""
+    now = time.perf_counter()
+    seconds, clock[0] = now - clock[0], now
+    return round(seconds, 3)
 
 
 # ---------------------------------------------------------------------------- HTML
@@ -537,13 +541,16 @@ def _interval_svg(value: float | None, low: float | None, high: float | None) ->
         return round(min(max(v, 0.0), 1.0) * width, 1)
 
     span = ""
+    label = f"{value:.3f} on a scale from 0 to 1"
     if low is not None and high is not None:
         span = (
             f'<rect x="{x(low)}" y="3" width="{max(x(high) - x(low), 1)}" height="6" '
             f'fill="#9ecae1"></rect>'
         )
+        label += f", interval {low:.3f} to {high:.3f}"
     return (
         f'<svg width="{width}" height="{height}" role="img" style="vertical-align:middle">'
+        f"<title>{label}</title>"
         f'<rect x="0" y="5" width="{width}" height="2" fill="#e6e6e6"></rect>{span}'
         f'<rect x="{max(x(value) - 1, 0)}" y="0" width="2" height="{height}" '
         f'fill="{INK}"></rect></svg>'
