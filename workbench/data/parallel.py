@@ -18,9 +18,10 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
+from typing import ClassVar
 
 from workbench.data.tables import _decode_error
 from workbench.data.texts import check_count
@@ -54,12 +55,12 @@ class SyntheticCorpus:
     test: list[ParallelPair]
     long: list[ParallelPair]
     seed: int = 0
-    splits: tuple[str, ...] = field(default=("train", "valid", "test", "long"), repr=False)
+    SPLITS: ClassVar[tuple[str, ...]] = ("train", "valid", "test", "long")
 
     def describe(self) -> str:
         """Sizes, sentence lengths (in words) and vocabulary sizes, one line per split."""
         lines = [f"synthetic SVO -> SOV corpus (seed {self.seed})"]
-        for name in self.splits:
+        for name in self.SPLITS:
             pairs: list[ParallelPair] = getattr(self, name)
             if not pairs:
                 lines.append(f"  {name:<5}      0 pairs")
@@ -71,7 +72,7 @@ class SyntheticCorpus:
                 f"(mean {sum(src) / len(src):.1f})  target {min(tgt)}-{max(tgt)} words "
                 f"(mean {sum(tgt) / len(tgt):.1f})"
             )
-        everything = [p for name in self.splits for p in getattr(self, name)]
+        everything = [p for name in self.SPLITS for p in getattr(self, name)]
         source_types = {w for p in everything for w in p.source.split()}
         target_types = {w for p in everything for w in p.target.split()}
         lines.append(
