@@ -215,6 +215,28 @@ def test_a_large_map_draws_a_sample_and_says_so(the_map):
     assert "random 10 of 64" in figure.layout.title.text
 
 
+def test_plain_texts_get_the_models_probabilities_from_the_same_pass(
+    trained_clf, tfidf, heldout, monkeypatch
+):
+    texts, labels = heldout
+    calls: list[int] = []
+    original = trained_clf.predict_proba
+
+    def counting(batch, *args, **kwargs):
+        calls.append(len(batch))
+        return original(batch, *args, **kwargs)
+
+    monkeypatch.setattr(trained_clf, "predict_proba", counting)
+    emap = embedding_map(trained_clf, texts, labels, method="pca")
+    assert calls == [8]  # only the check on the first texts, not a second pass
+    monkeypatch.undo()
+    np.testing.assert_allclose(emap.examples.proba, trained_clf.predict_proba(texts), atol=1e-6)
+    assert emap.examples.labels == labels
+    # a TF-IDF model has no logits on the way: its predict_proba is asked
+    emap = embedding_map(tfidf, texts, labels, method="pca")
+    np.testing.assert_allclose(emap.examples.proba, tfidf.predict_proba(texts))
+
+
 # ------------------------------------------------------------------ neighbours
 def test_neighbours_of_a_training_text_include_itself_first(trained_clf, corpus):
     texts, labels = corpus

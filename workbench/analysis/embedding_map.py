@@ -53,6 +53,7 @@ from workbench.analysis.examples import PROGRESS_FROM, Examples
 from workbench.analysis.slices import Slice
 from workbench.analysis.word_attributions import GREY, _announce, _count, _duration, _pieces
 from workbench.batching import batched_logits
+from workbench.calibration import scaled_softmax
 from workbench.data import as_text_list, check_count, plain
 from workbench.errors import InputError
 from workbench.estimators import TextModel, check_fitted
@@ -121,6 +122,8 @@ class _Encoder:
     """How one model turns texts into representation vectors; ``space`` says which."""
 
     space: str
+    # The logits of the last encode() when they came with it (a network's head), else None.
+    last_logits: np.ndarray | None = None
 
     def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
         raise NotImplementedError
@@ -148,6 +151,7 @@ class _HeadInputEncoder(_Encoder):
         if self.network.training:  # dropout off: the head reads what predict_proba's does
             self.network.eval()
         out = np.empty((len(texts), self.head.in_features), dtype=np.float32)
+        all_logits = np.empty((len(texts), self.head.out_features), dtype=np.float64)
         caught: list[torch.Tensor] = []
 
         def catch(module: torch.nn.Module, args: tuple) -> None:
@@ -175,14 +179,18 @@ class _HeadInputEncoder(_Encoder):
             if not checked:
                 self._check(vectors[:8], logits[:8])
                 checked = True
+            all_logits[len(done) : len(done) + len(piece)] = logits
+            done.extend(piece)
             return vectors
 
+        done: list[str] = []
         handle = self.head.register_forward_pre_hook(catch)
         try:
             for vectors, begin, end in _in_pieces(texts, run, progress, "representations"):
                 out[begin:end] = vectors
         finally:
             handle.remove()
+        self.last_logits = all_logits
         return out
 
     def _check(self, vectors: np.ndarray, logits: np.ndarray) -> None:
@@ -256,23 +264,26 @@ class _SparseFeatureEncoder(_Encoder):
 
 
 def _in_pieces(texts: list[str], run: Callable[[list[str]], np.ndarray], progress: bool, desc: str):
-    """``(run(piece), begin, end)`` over pieces of the texts: a small first piece, timed for
-    an estimate of the whole run (said from :data:`PROGRESS_FROM` texts on), then pieces of
-    512 texts, so memory holds one piece's token ids and the bar moves."""
+    """``(run(piece), begin, end)`` over pieces of the texts (32, then 512 each), so memory
+    holds one piece's token ids and the bar moves. From :data:`PROGRESS_FROM` texts on, an
+    estimate of the whole run is said after the second piece, extrapolated from that
+    piece's time per character (the first piece also pays for warming up)."""
     show = progress and len(texts) >= PROGRESS_FROM
-    bar = progress_bar(total=len(texts), show=show, desc="representations", unit="text")
+    bar = progress_bar(total=len(texts), show=show, desc=desc, unit="text")
     started = time.perf_counter()
     try:
-        for begin, end in _pieces(len(texts)):
+        for number, (begin, end) in enumerate(_pieces(len(texts))):
+            piece_started = time.perf_counter()
             yield run(texts[begin:end]), begin, end
             bar.update(end - begin)
-            if begin == 0 and len(texts) >= PROGRESS_FROM:
-                done, total = sum(map(len, texts[:end])), sum(map(len, texts))
-                elapsed = time.perf_counter() - started
+            if number == 1 and len(texts) >= PROGRESS_FROM:
+                now = time.perf_counter()
+                rate = (now - piece_started) / max(sum(map(len, texts[begin:end])), 1)
+                left = rate * sum(map(len, texts[end:]))
                 _announce(
                     f"{desc} of {_count(len(texts), 'text')}: about "
-                    f"{_duration(elapsed * total / max(done, 1))} in all (the first {end} took "
-                    f"{elapsed:.1f} s; extrapolated by their length)",
+                    f"{_duration(now - started + left)} in all (the first {end} took "
+                    f"{now - started:.2f} s; extrapolated by their length)",
                     bar,
                     show,
                 )
@@ -824,8 +835,10 @@ def embedding_map(
     Args:
         model: a fitted model with a representation (see :func:`representations`).
         examples: :class:`Examples` (labels, predictions and columns come from them), or
-            plain texts: then the model is asked for its probabilities too
-            (:meth:`Examples.from_model`, a second pass), with ``labels`` if given.
+            plain texts, with ``labels`` if given: the probabilities then come from the
+            logits of the same pass (a network's head; the temperature applied, checked
+            against ``predict_proba`` on the first texts), else from
+            :meth:`Examples.from_model` (a second pass).
         method: ``"pca"`` (scikit-learn's PCA, always available, axes with their share of
             the variance), ``"umap"`` (needs ``pip install umap-learn``; cosine metric,
             keeps neighbourhoods rather than global distances), or ``"auto"``: UMAP when
@@ -847,21 +860,42 @@ def embedding_map(
     if umap_settings is not None and method == "pca":
         raise InputError("umap_settings is for method='umap' or 'auto'; PCA takes none")
     encoder = _encoder_for(model, svd_components)  # before any work: a clear error first
-    if not isinstance(examples, Examples):
-        examples = Examples.from_model(model, examples, labels, progress=progress)
-    elif labels is not None:
+    texts = examples.texts if isinstance(examples, Examples) else as_text_list(examples, "texts")
+    if isinstance(examples, Examples) and labels is not None:
         raise InputError("labels is for plain texts; the Examples hold their labels")
-    if len(examples) < 2:
-        raise InputError(f"a map needs at least two examples, got {len(examples)}")
-    vectors = encoder.encode(examples.texts, batch_size, progress)
+    if len(texts) < 2:
+        raise InputError(f"a map needs at least two examples, got {len(texts)}")
+    vectors = encoder.encode(texts, batch_size, progress)
+    mapped = examples if isinstance(examples, Examples) else None
+    if mapped is None:
+        mapped = _examples_from_logits(model, texts, labels, encoder.last_logits)
+    if mapped is None:  # no logits on the way: ask the model
+        mapped = Examples.from_model(model, texts, labels, progress=progress)
     chosen = "umap" if method == "umap" or (method == "auto" and umap_available()) else "pca"
     if chosen == "umap":
         coordinates, explained = _umap(vectors, seed, umap_settings or {}), None
     else:
         coordinates, explained = _pca(vectors, seed)
     return EmbeddingMap(
-        examples, vectors, coordinates, chosen, encoder.space, explained, model, encoder
+        mapped, vectors, coordinates, chosen, encoder.space, explained, model, encoder
     )
+
+
+def _examples_from_logits(
+    model: Any, texts: list[str], labels: Sequence | None, logits: np.ndarray | None
+) -> Examples | None:
+    """The examples with the probabilities of the logits the representations came with
+    (``softmax(logits / temperature_)``, what ``predict_proba`` computes), saving a second
+    pass over the texts; None when they cannot be had, or when the model's own
+    ``predict_proba`` disagrees on the first texts (a model that computes it otherwise)."""
+    temperature = getattr(model, "temperature_", None)
+    if logits is None or temperature is None:
+        return None
+    proba = scaled_softmax(logits, float(temperature))
+    first = texts[:8]
+    if not np.allclose(np.asarray(model.predict_proba(first)), proba[: len(first)], atol=1e-5):
+        return None
+    return Examples(texts, labels, proba=proba, classes=list(model.classes_))
 
 
 def _pca(vectors: np.ndarray, seed: int) -> tuple[np.ndarray, tuple[float, float]]:
