@@ -128,6 +128,12 @@ class SentimentLexicon:
             for word in words:
                 for form in verbs.get(word, (word,)):
                     self._polarity.setdefault(form, polarity)  # type: ignore[arg-type]
+        # A synonym of a sentiment word has its polarity ("solid" is positive, like "good").
+        for group in self.synonym_groups:
+            known = {self._polarity[w] for w in group if w in self._polarity}
+            if len(known) == 1:
+                for word in group:
+                    self._polarity.setdefault(word, next(iter(known)))
 
     def antonyms(self, word: str) -> list[str]:
         """The antonyms of ``word`` (any case), lower case; [] when it has none listed."""

@@ -41,6 +41,8 @@ from workbench.tokenizer import Word, split_words
 
 Expectation = Literal["same", "flip", "stronger", "none"]
 
+_POSSESSIVE = ("'s", "’s")
+
 # A word that ends a sentence: what follows starts one (and takes a capital).
 _SENTENCE_END = re.compile(r"[.!?]\s*$")
 
@@ -308,9 +310,12 @@ def _swaps(text: str, words: list[Word], groups: Sequence[Sequence[str]]) -> lis
     """Each listed entry found in ``text`` (its word units as written, one space between
     them; a possessive "'s" may follow) replaced, at every occurrence, by each other entry
     of its group."""
+    present = {w.text for w in words} | {w.text[:-2] for w in words if w.text[-2:] in _POSSESSIVE}
     out: list[tuple[Edit, ...]] = []
     for group in groups:
         for entry in group:
+            if entry.split(" ", 1)[0] not in present:
+                continue  # a quick look first: most texts mention no listed entry
             spans = _occurrences(text, words, entry)
             if spans:
                 out.extend(
@@ -328,7 +333,7 @@ def _occurrences(text: str, words: list[Word], entry: str) -> list[tuple[int, in
     for i in range(len(words) - n + 1):
         start, last = words[i].start, words[i + n - 1]
         end = start + len(entry)
-        whole = last.end == end or (last.end == end + 2 and text[end : end + 2] in ("'s", "’s"))
+        whole = last.end == end or (last.end == end + 2 and text[end : end + 2] in _POSSESSIVE)
         if whole and text[start:end] == entry:
             spans.append((start, end))
     return spans
