@@ -21,7 +21,7 @@ text gets the same variants wherever it stands in a dataset::
 
     add_negation("The film was good.")[0].text       # 'The film was not good.'
     swap_name("Emily loved it.", limit=2, seed=1)    # two names instead of Emily
-    print(add_negation("The film was good.")[0].diff())  # The film was [-was-]{+was not+} good.
+    print(add_negation("The film was good.")[0].diff())  # The film [-was-]{+was not+} good.
 """
 
 from __future__ import annotations
