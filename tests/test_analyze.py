@@ -57,7 +57,13 @@ def examples(trained_clf, table) -> Examples:
 @pytest.fixture(scope="module")
 def report(trained_clf, examples) -> AnalysisReport:
     return analyze(
-        trained_clf, examples, min_support=5, progress=False, name=f"model {HOSTILE}", **IG
+        trained_clf,
+        examples,
+        min_support=5,
+        behaviour=False,
+        progress=False,
+        name=f"model {HOSTILE}",
+        **IG,
     )
 
 
@@ -142,7 +148,7 @@ def test_slices_that_match_nothing_or_everything_say_so(trained_clf, examples):
 
 def test_texts_without_labels_still_get_attributions_and_slice_sizes(trained_clf, heldout):
     unlabelled = Examples(heldout[0][:24])  # no model output either: scored by analyze
-    result = analyze(trained_clf, unlabelled, max_texts=10, progress=False, **IG)
+    result = analyze(trained_clf, unlabelled, max_texts=10, behaviour=False, progress=False, **IG)
     document = result.to_dict()
     assert document["discovered_slices"] is None and result.accuracy is None
     assert all(s["accuracy"] is None and s["n"] > 0 for s in document["slices"])
@@ -197,24 +203,30 @@ def test_bad_settings_are_refused_before_anything_runs(trained_clf, examples, mo
 
 def test_behaviour_tests_plug_in_and_their_failures_are_escaped(trained_clf, examples, monkeypatch):
     """A stand-in for workbench.analysis.behaviour with its interface: sentiment_suite()
-    and run_suite(model, tests, texts=, labels=) -> an object whose to_dict() is a list."""
+    and run_suite(model, tests, texts=, labels=, **settings) -> SuiteResult whose
+    to_dict() is a list of records."""
     calls = {}
+    record = {
+        "name": "negation",
+        "kind": "DIR",
+        "capability": "negation",
+        "description": f"adds {HOSTILE}",
+        "n": 4,
+        "passed": 1,
+        "pass_rate": 0.25,
+        "interval": {"low": 0.0, "high": 0.75, "confidence": 0.95},
+        "skipped": None,
+        "failures": [{"text": "x", "diff": f"[-good-] {{+{HOSTILE}+}}", "prediction": "positive"}],
+    }
+    skipped = {**record, "name": "needs labels", "pass_rate": None, "interval": None}
+    skipped |= {"skipped": "needs labels", "failures": []}
 
     class Result:
         def to_dict(self):
-            return [
-                {
-                    "name": "negation",
-                    "kind": "MFT",
-                    "capability": "Negation",
-                    "n": 4,
-                    "pass_rate": 0.25,
-                    "failures": [{"text": f"not {HOSTILE}", "predicted": "positive"}],
-                }
-            ]
+            return [record, skipped]
 
-    def run_suite(model, tests, texts=None, labels=None):
-        calls.update(model=model, tests=tests, texts=texts, labels=labels)
+    def run_suite(model, tests, texts=None, labels=None, **settings):
+        calls.update(model=model, tests=tests, texts=texts, labels=labels, **settings)
         return Result()
 
     fake = types.ModuleType("workbench.analysis.behaviour")
@@ -222,19 +234,49 @@ def test_behaviour_tests_plug_in_and_their_failures_are_escaped(trained_clf, exa
     fake.run_suite = run_suite  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "workbench.analysis.behaviour", fake)
     result = analyze(
-        trained_clf, examples, discover=False, attributions=False, max_texts=5, progress=False
+        trained_clf,
+        examples,
+        discover=False,
+        attributions=False,
+        max_texts=5,
+        seed=3,
+        progress=False,
     )
     assert calls["model"] is trained_clf and calls["tests"] == ["the suite"]
-    assert len(calls["texts"]) == len(calls["labels"]) == 5
-    assert result.to_dict()["behaviour_tests"][0]["pass_rate"] == 0.25
+    assert len(calls["texts"]) == len(calls["labels"]) == 5 and calls["seed"] == 3
+    assert result.to_dict()["behaviour_tests"] == [record, skipped]
     page = result.html()
     assert_self_contained_and_escaped(page)
-    assert "Behavioural tests" in page and "25.0%" in page
-    assert "negation (MFT): pass rate 25.0% of 4" in result.summary()
+    assert "Behavioural tests" in page and "25.0% [0%, 75%]" in page
+    assert "skipped: needs labels" in page
+    summary = result.summary()
+    assert "negation (DIR): pass rate 25.0% of 4" in summary
+    assert "needs labels (DIR): skipped: needs labels" in summary
     monkeypatch.setitem(sys.modules, "workbench.analysis.behaviour", None)  # not installed
     missing = analyze(trained_clf, examples, discover=False, attributions=False, progress=False)
     assert missing.behaviour_tests is None
     assert any("behaviour_tests: not available" in note for note in missing.notes)
+
+
+def test_the_shipped_suite_runs_with_and_without_labels(trained_clf, examples, heldout):
+    behaviour = pytest.importorskip("workbench.analysis.behaviour")
+    options = {"discover": False, "attributions": False, "max_texts": 20, "progress": False}
+    result = analyze(trained_clf, examples, **options)
+    rows = np.sort(np.random.default_rng(0).choice(64, size=20, replace=False))
+    direct = behaviour.run_suite(
+        trained_clf,
+        behaviour.sentiment_suite(),
+        texts=[examples.texts[i] for i in rows],
+        labels=[examples.labels[i] for i in rows],
+        progress=False,
+    ).to_dict()
+    assert result.to_dict()["behaviour_tests"] == json.loads(json.dumps(direct))
+    assert [t["name"] for t in direct] == [t.name for t in behaviour.sentiment_suite()]
+    unlabelled = analyze(trained_clf, Examples(heldout[0]), **options).behaviour_tests
+    assert unlabelled is not None
+    needs = [t for t in unlabelled if t["skipped"]]
+    assert needs and all("needs labels" in t["skipped"] for t in needs)
+    assert any(t["pass_rate"] is not None for t in unlabelled)  # the rest still ran
 
 
 def test_many_texts_get_an_estimate_before_they_are_predicted(trained_clf, heldout, capsys):
@@ -301,7 +343,9 @@ def test_cli_writes_the_json_and_the_page(artifact_dir, files, capsys):
 def test_cli_analyses_a_table_without_labels(artifact_dir, files, capsys):
     out = files["dir"] / "unlabelled.json"
     argv = ["analyze", "--model", str(artifact_dir), "--data", str(files["unlabelled"])]
-    assert main([*argv, "--max-texts", "8", "--steps", "4", "--json", str(out)]) == 0
+    assert (
+        main([*argv, "--max-texts", "8", "--steps", "4", "--no-behaviour", "--json", str(out)]) == 0
+    )
     captured = capsys.readouterr()
     assert "has no 'label' column, so it is analysed without labels" in captured.err
     document = json.loads(out.read_text(encoding="utf-8"))
@@ -311,7 +355,7 @@ def test_cli_analyses_a_table_without_labels(artifact_dir, files, capsys):
 
 def test_cli_samples_rows_with_max_rows(artifact_dir, files, capsys):
     argv = ["analyze", "--model", str(artifact_dir), "--data", str(files["csv"])]
-    assert main([*argv, "--max-rows", "20", "--no-attributions", "--no-discovery"]) == 0
+    assert main([*argv, "--max-rows", "20", "--no-attributions", "--no-behaviour"]) == 0
     captured = capsys.readouterr()
     assert "random sample of 20 of the 64 rows" in captured.err
     assert captured.out.startswith("20 examples")

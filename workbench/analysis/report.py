@@ -195,11 +195,12 @@ class AnalysisReport:
             lines += ["", "behaviour_tests:"]
             for test in self.behaviour_tests:
                 rate = test.get("pass_rate")
-                shown = "n/a" if rate is None else f"{rate:.1%}"
-                lines.append(
-                    f"  {test.get('name')} ({test.get('kind')}): pass rate {shown} of "
-                    f"{test.get('n')}"
-                )
+                head = f"  {test.get('name')} ({test.get('kind')}): "
+                if test.get("skipped"):
+                    lines.append(f"{head}skipped: {test['skipped']}")
+                else:
+                    shown = "n/a" if rate is None else f"{rate:.1%}"
+                    lines.append(f"{head}pass rate {shown} of {test.get('n')}")
         lines += [f"note: {note}" for note in self.notes]
         return "\n".join(lines)
 
@@ -405,7 +406,17 @@ def analyze(
     report.seconds["global_attributions"] = _lap(clock)
 
     if behaviour:
-        report.behaviour_tests = _behaviour(model, behaviour_tests, texts, labels, report.notes)
+        report.behaviour_tests = _behaviour(
+            model,
+            behaviour_tests,
+            texts,
+            labels,
+            report.notes,
+            n_bootstrap=n_bootstrap,
+            confidence=confidence,
+            seed=seed,
+            progress=progress,
+        )
     report.seconds["behaviour_tests"] = _lap(clock)
     return report
 
@@ -459,9 +470,15 @@ def _sample(n: int, max_texts: int, seed: int) -> np.ndarray:
 
 
 def _behaviour(
-    model: TextModel, tests: Any, texts: list[str], labels: list | None, notes: list[str]
+    model: TextModel,
+    tests: Any,
+    texts: list[str],
+    labels: list | None,
+    notes: list[str],
+    **settings: Any,
 ) -> list[dict] | None:
-    """The behavioural tests' results, or None with a note when they cannot run."""
+    """The behavioural tests' results (``SuiteResult.to_dict()``: one record per test), or
+    None with a note when they cannot run (e.g. a model whose classes are not sentiments)."""
     try:
         # Looked up when it runs: the suite is an optional part of the package.
         behaviour = importlib.import_module("workbench.analysis.behaviour")
@@ -473,14 +490,11 @@ def _behaviour(
         return None
     try:
         suite = behaviour.sentiment_suite() if tests is None else tests
-        result = behaviour.run_suite(model, suite, texts=texts, labels=labels)
+        result = behaviour.run_suite(model, suite, texts=texts, labels=labels, **settings)
     except InputError as err:
         notes.append(f"behaviour_tests: could not be run: {describe_error(err)}")
         return None
-    listed = result.to_dict()
-    if isinstance(listed, dict):  # {"behaviour_tests": [...], ...} like the other sections
-        listed = listed.get("behaviour_tests", listed.get("tests", []))
-    return list(listed)
+    return list(result.to_dict())
 
 
 def _lap(clock: list[float]) -> float:
@@ -677,9 +691,15 @@ def _interval_text(row: dict) -> str:
 def _behaviour_html(tests: list[dict]) -> str:
     rows = []
     for test in tests:
-        rate = test.get("pass_rate")
-        shown = "n/a" if rate is None else f"{rate:.1%}"
-        bar = "" if rate is None else _interval_svg(float(rate), None, None)
+        rate, interval = test.get("pass_rate"), test.get("interval") or {}
+        if test.get("skipped"):
+            shown = _muted(f"skipped: {test['skipped']}")
+        elif rate is None:
+            shown = _muted("no case counted")
+        else:
+            low, high = interval.get("low"), interval.get("high")
+            span = "" if low is None or high is None else f" [{low:.0%}, {high:.0%}]"
+            shown = f"{rate:.1%}{_esc(span)} {_interval_svg(float(rate), low, high)}"
         failures = test.get("failures") or []
         examples = "".join(
             f'<div style="white-space:pre-wrap;overflow-wrap:anywhere">{_esc(_failure(f))}</div>'
@@ -687,23 +707,41 @@ def _behaviour_html(tests: list[dict]) -> str:
         )
         more = len(failures) - _FAILURES_SHOWN
         if more > 0:
-            examples += f"<div>{_muted(f'... {more} more')}</div>"
+            examples += f"<div>{_muted(f'... and {more} more in the JSON')}</div>"
+        described = _esc(test.get("description", ""))
         rows.append(
             [
-                _esc(test.get("name")),
+                f'<span title="{described}">{_esc(test.get("name"))}</span>',
                 _esc(test.get("kind")),
                 _esc(test.get("capability", "")),
                 _esc(test.get("n")),
-                f"{shown} {bar}",
+                shown,
                 examples,
             ]
         )
     table = _table(["test", "kind", "capability", "n", "pass rate", "failing examples"], rows)
-    return _section("Behavioural tests", table if rows else f"<p>{_muted('(no tests)')}</p>")
+    caption = _muted(
+        "MFT: a plain case with a known answer; INV: an edit that should not change the "
+        "prediction; DIR: an edit that should move it one way. Hover over a test's name for "
+        "what it checks."
+    )
+    return _section(
+        "Behavioural tests",
+        f"<div>{caption}</div>{table}" if rows else f"<p>{_muted('(no tests)')}</p>",
+    )
 
 
 def _failure(failure: Any) -> str:
-    """One failing example as a line of text, whatever shape the suite gives it."""
-    if isinstance(failure, dict):
-        return "; ".join(f"{key}: {value}" for key, value in failure.items())
-    return str(failure)
+    """One failing case as a line: the edit (or the text), what the model said and what
+    was expected."""
+    if not isinstance(failure, dict):
+        return str(failure)
+    text = failure.get("diff") or failure.get("text") or ""
+    said = []
+    if failure.get("original_prediction") is not None:
+        said.append(f"was {failure['original_prediction']}")
+    if failure.get("prediction") is not None:
+        said.append(f"predicted {failure['prediction']}")
+    if failure.get("expected") is not None:
+        said.append(f"expected {failure['expected']}")
+    return f"{text} ({', '.join(said)})" if said else str(text)
