@@ -386,6 +386,28 @@ def test_cli_refuses_a_gradient_method_for_a_tfidf_model_before_the_work(files, 
     assert capsys.readouterr().out == ""  # nothing was scored or printed before
 
 
+def test_cli_names_the_sentiment_classes_of_a_model_with_0_1_labels(files, table, capsys):
+    folder = files["dir"] / "numeric"
+    folder.mkdir()
+    numbers = (table["label"] == "positive").astype(int)
+    table.assign(label=numbers).to_csv(folder / "test.csv", index=False)
+    TfidfLogisticRegression().fit(table["text"].tolist(), numbers.tolist()).save(folder / "m")
+    argv = ["analyze", "--model", str(folder / "m"), "--data", str(folder / "test.csv")]
+    argv += ["--no-attributions", "--no-discovery", "--max-texts", "10"]
+    assert main([*argv, "--json", str(folder / "without.json")]) == 0
+    warning = capsys.readouterr().err
+    assert "behaviour_tests: could not be run: cannot tell which" in warning
+    assert "(CLI: --positive CLASS --negative CLASS)" in warning
+    assert json.loads((folder / "without.json").read_text())["behaviour_tests"] is None
+    named = [*argv, "--positive", "1", "--negative", "0", "--json", str(folder / "with.json")]
+    assert main(named) == 0
+    tests = json.loads((folder / "with.json").read_text())["behaviour_tests"]
+    assert tests and all(t["pass_rate"] is not None or t["skipped"] for t in tests)
+    capsys.readouterr()
+    assert main([*argv, "--positive", "7"]) == 2
+    one_line_error(capsys, "--positive '7' is not one of the model's classes [0, 1]")
+
+
 def test_cli_help_lists_the_options_and_the_methods_agree(capsys):
     with pytest.raises(SystemExit) as info:
         main(["analyze", "--help"])

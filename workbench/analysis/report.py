@@ -285,6 +285,8 @@ def analyze(
     max_texts: int = 500,
     behaviour: bool = True,
     behaviour_tests: Any = None,
+    positive: Any = None,
+    negative: Any = None,
     min_support: int = 20,
     top: int = 20,
     n_bootstrap: int = 1000,
@@ -311,7 +313,9 @@ def analyze(
         max_texts: the most texts explained (global attributions) and perturbed
             (behavioural tests); a random sample, seeded by ``seed``, when there are more.
         behaviour: run the behavioural tests (``behaviour_tests``, default the sentiment
-            suite of ``workbench.analysis.behaviour``) when that module is available.
+            suite of ``workbench.analysis.behaviour``) when that module is available;
+            ``positive`` and ``negative`` name the model's two sentiment classes when its
+            class names do not say (e.g. 1 and 0).
         n_bootstrap, confidence, seed: of every interval, and of the sample.
         progress: progress bars and estimates of long runs.
         name: what the report calls the model (e.g. its directory).
@@ -416,6 +420,8 @@ def analyze(
             confidence=confidence,
             seed=seed,
             progress=progress,
+            positive=positive,
+            negative=negative,
         )
     report.seconds["behaviour_tests"] = _lap(clock)
     return report

@@ -16,6 +16,8 @@ from workbench.errors import InputError
 ATTRIBUTION_METHODS = ("shap", "lime", "integrated-gradients", "gradient-x-input")
 # The label column looked for when --label-col is not given.
 DEFAULT_LABEL_COL = "label"
+# The two sentiment classes the behavioural tests need told apart.
+SIDES = ("positive", "negative")
 
 
 def _add_analyze_arguments(analyze: argparse.ArgumentParser) -> None:
@@ -129,6 +131,13 @@ def _add_analyze_arguments(analyze: argparse.ArgumentParser) -> None:
     behaviour.add_argument(
         "--no-behaviour", action="store_true", help="skip the behavioural test suite"
     )
+    for side, example in zip(SIDES, ("1", "0"), strict=True):
+        behaviour.add_argument(
+            f"--{side}",
+            metavar="CLASS",
+            help=f"the model's class for {side} sentiment, when its class names do not say "
+            f"(e.g. {example} for 0/1 labels)",
+        )
 
     cost = analyze.add_argument_group("cost")
     cost.add_argument(
@@ -179,6 +188,7 @@ def _analyze(args: argparse.Namespace) -> None:
     # Refused before the texts are scored: a gradient method for a model without a network.
     method = None if args.no_attributions else choose_attribution_method(clf, args.method)
     classes = plain_labels(clf.classes_)
+    sides = {side: _class_named(getattr(args, side), side, classes) for side in SIDES}
     if labels is not None:
         unknown = sorted({y for y in labels if y not in classes}, key=str)
         if unknown:
@@ -208,6 +218,7 @@ def _analyze(args: argparse.Namespace) -> None:
         method=method,
         max_texts=args.max_texts,
         behaviour=not args.no_behaviour,
+        **sides,
         min_support=args.min_support,
         top=args.top,
         n_bootstrap=args.bootstrap,
@@ -229,7 +240,18 @@ def _analyze(args: argparse.Namespace) -> None:
             print(f"{what} written to {_write_output(path, flag, write)}")
     for note in report.notes:
         if "could not be" in note:
-            print(f"workbench: warning: {note}", file=sys.stderr)
+            hint = " (CLI: --positive CLASS --negative CLASS)" if "positive=" in note else ""
+            print(f"workbench: warning: {note}{hint}", file=sys.stderr)
+
+
+def _class_named(name: str | None, side: str, classes: list):
+    """The model's class written as ``name`` on the command line (``1`` is the class 1)."""
+    if name is None:
+        return None
+    for label in classes:
+        if str(label) == name:
+            return label
+    raise InputError(f"--{side} {name!r} is not one of the model's classes {classes}")
 
 
 def _read(args: argparse.Namespace):
