@@ -69,6 +69,7 @@ from workbench.analysis.perturbations import (
 from workbench.data import as_text_list, plain
 from workbench.data.texts import check_count
 from workbench.errors import InputError
+from workbench.estimators import TextModel
 from workbench.evaluate import (
     ConfidenceInterval,
     _check_confidence,
@@ -794,7 +795,7 @@ def sentiment_classes(classes: Sequence, positive: Any = None, negative: Any = N
 
 
 def run_suite(
-    model: Any,
+    model: TextModel,
     tests: Sequence[BehaviourTest] | None = None,
     texts: Sequence[str] | None = None,
     labels: Sequence | None = None,
