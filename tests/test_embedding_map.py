@@ -179,8 +179,10 @@ def test_figure_by_error_and_by_slice(the_map, test_examples):
 
 
 def test_figure_by_column_categorical_and_numeric(the_map, trained_clf, heldout):
-    points = _points(the_map.figure("domain"))
+    figure = the_map.figure("domain")
+    points = _points(figure)
     assert set(points) == {"apps", "films"}
+    assert not {BLUE_HEX, RED_HEX} & {t.marker.color for t in figure.data}  # not classes
     assert len(points["films"]) == len(range(0, len(heldout[0]), 3))
     # a numeric column with many values (and confidence) gets one trace and a colour scale
     scale = the_map.figure("confidence")
@@ -230,10 +232,12 @@ def test_plain_texts_get_the_models_probabilities_from_the_same_pass(
     emap = embedding_map(trained_clf, texts, labels, method="pca")
     assert calls == [8]  # only the check on the first texts, not a second pass
     monkeypatch.undo()
+    assert emap.examples.proba is not None
     np.testing.assert_allclose(emap.examples.proba, trained_clf.predict_proba(texts), atol=1e-6)
     assert emap.examples.labels == labels
     # a TF-IDF model has no logits on the way: its predict_proba is asked
     emap = embedding_map(tfidf, texts, labels, method="pca")
+    assert emap.examples.proba is not None
     np.testing.assert_allclose(emap.examples.proba, tfidf.predict_proba(texts))
 
 

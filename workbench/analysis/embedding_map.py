@@ -691,6 +691,11 @@ class EmbeddingMap:
 
         Hover shows the text (HTML-escaped, wrapped, cut after 240 characters), the label,
         the prediction and its confidence.
+
+        A panel that explains the picked point wraps the figure in ``go.FigureWidget`` and,
+        in a trace's ``on_click(callback)``, reads the example as
+        ``i = int(trace.customdata[points.point_inds[0]])``, then
+        ``self.examples.texts[i]`` (labels, predictions and columns by the same index).
         """
         import plotly.graph_objects as go
 
@@ -762,9 +767,10 @@ class EmbeddingMap:
         return figure
 
     def _palette(self, groups: np.ndarray, color_by: str | Slice) -> dict[Any, str]:
-        """Group -> colour: the classes in the examples' order (a class keeps its colour in
-        the label and the prediction views); right/wrong as BLUE/RED; in a slice/the rest
-        as BLUE/GREY; other values by frequency, past the twelfth folded into "other"."""
+        """Group -> colour: the classes in the examples' order, BLUE and RED first (a class
+        keeps its colour in the label and the prediction views); right/wrong as BLUE/RED; in
+        a slice/the rest as BLUE/GREY; a column's values by frequency in a colour-blind-safe
+        palette, past the twelfth folded into a grey "other"."""
         blue, red, grey = _hex(BLUE), _hex(RED), _hex(GREY)
         if isinstance(color_by, Slice):
             return {f"in {color_by.name}": blue, "rest": grey}
@@ -772,9 +778,10 @@ class EmbeddingMap:
             return {"right": blue, "wrong": red}
         if color_by in ("label", "prediction"):
             order = [str(c) for c in self.examples.classes]
-        else:
+            colours = [blue, red, *_MORE_COLOURS]
+        else:  # not classes: BLUE and RED would read as the two sentiments
             order = [str(v) for v in pd.Series(groups).value_counts(sort=True).index]
-        colours = [blue, red, *_MORE_COLOURS]
+            colours = list(_MORE_COLOURS)
         return {group: colours[i % len(colours)] for i, group in enumerate(order[:_MAX_GROUPS])}
 
     def _hover_texts(self, rows: np.ndarray) -> list[str]:
