@@ -5,6 +5,7 @@ user-written tests, the JSON record, bounded work on large input, and bad input.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -185,6 +186,18 @@ def test_user_defined_tests_in_a_few_lines():
     assert rates(run_suite(KeywordModel(), [sure], progress=False)) == {"confident": 1.0}
 
 
+def test_a_lexicon_of_your_own_reaches_the_shipped_tests(tmp_path):
+    shipped = json.loads(Path(LEXICON.source).read_text(encoding="utf-8"))
+    shipped["fillers"] = ["Nothing to add."]
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(shipped), encoding="utf-8")
+    filler = [t for t in sentiment_suite() if t.name == "neutral filler"]
+    result = run_suite(KeywordModel(), filler, TEXTS, lexicon=load_lexicon(path), progress=False)
+    cases = [o.case.text for o in result["neutral filler"].outcomes]
+    assert len(cases) == len(TEXTS)
+    assert all("Nothing to add." in text for text in cases)
+
+
 def test_to_dict_is_json_ready_with_the_fields_the_cli_writes():
     named = ["positive" if y else "negative" for y in LABELS]
     result = run_suite(KeywordModel(), texts=TEXTS, labels=named, progress=False, max_cases=5)
@@ -196,9 +209,9 @@ def test_to_dict_is_json_ready_with_the_fields_the_cli_writes():
     negation = records[2]
     assert negation["kind"] == "DIR" and negation["pass_rate"] == 0.0
     failure = negation["failures"][0]
-    assert failure["edits"][0]["new"].endswith("not " + failure["edits"][0]["old"].split()[-1]) or (
-        " not" in failure["edits"][0]["new"]
-    )
+    edit = failure["edits"][0]
+    assert failure["original"][edit["start"] : edit["end"]] == edit["old"]
+    assert "not" in edit["new"].split() and failure["diff"].count("{+") == 1
     assert set(failure["probabilities"]) == {"negative", "positive"}
     assert negation["interval"]["confidence"] == 0.95
 
@@ -256,6 +269,8 @@ def test_bad_input_messages():
         BehaviourTest("x", "INV", "negation", lambda context: [], tolerance=2.0)
     with pytest.raises(InputError, match="direction must be 'flip', 'stronger' or 'weaker'"):
         directional_test("x", "y", lambda t: [t], direction="up")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match="per_text must be a whole number of at least 1"):
+        invariance_test("x", "y", lambda t: [t], per_text=0)
     with pytest.raises(InputError, match=r"examples must be a non-empty list of \(text, label\)"):
         mft_test("x", "y", [])
     wrong = mft_test("wrong label", "y", [("fine", "maybe")])

@@ -290,9 +290,12 @@ def mft_test(
 Perturb = Callable[[str], Iterable[str]]
 
 
-def _perturbed(perturb: Generator | Perturb, text: str, seed: int, limit: int) -> list[Case]:
+def _perturbed(
+    perturb: Generator | Perturb, text: str, context: CaseContext, limit: int
+) -> list[Case]:
     if isinstance(perturb, Generator):
-        return [Case.from_perturbation(p) for p in perturb(text, limit=limit, seed=seed)]
+        variants = perturb(text, limit=limit, seed=context.seed, lexicon=context.lexicon)
+        return [Case.from_perturbation(p) for p in variants]
     return [
         Case(new, original=text) for new in itertools.islice(perturb(text), limit) if new != text
     ]
@@ -308,11 +311,13 @@ def invariance_test(
     description: str = "",
 ) -> BehaviourTest:
     """An invariance test: ``perturb`` (a :class:`Generator`, or any function from a text to
-    its variants) edits each text, and the prediction must stay."""
+    its variants) edits each text (``per_text`` variants at most), and the prediction must
+    stay."""
+    check_count("per_text", per_text, 1)
 
     def cases(context: CaseContext) -> Iterator[Case]:
         for text, label in context.rows():
-            for case in _perturbed(perturb, text, context.seed, per_text):
+            for case in _perturbed(perturb, text, context, per_text):
                 yield replace(case, label=label)
 
     return BehaviourTest(
@@ -333,6 +338,7 @@ def directional_test(
     """A directional test: ``perturb`` edits each text, and the prediction must move:
     "flip" (another label than the original's), "stronger" (the original's predicted class
     must not lose more than ``tolerance``), or "weaker" (must not gain more)."""
+    check_count("per_text", per_text, 1)
     if direction not in ("flip", "stronger", "weaker"):
         raise InputError(
             f"test {name!r}: direction must be 'flip', 'stronger' or 'weaker', got {direction!r}"
@@ -340,7 +346,7 @@ def directional_test(
 
     def cases(context: CaseContext) -> Iterator[Case]:
         for text, label in context.rows():
-            for case in _perturbed(perturb, text, context.seed, per_text):
+            for case in _perturbed(perturb, text, context, per_text):
                 yield replace(case, label=label, direction=direction)
 
     return BehaviourTest(
