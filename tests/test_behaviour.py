@@ -239,6 +239,7 @@ def test_templated_reviews_and_sentiment_class_names():
     assert ("I hate this app.", "negative") in reviews
     assert sentiment_classes(["NEG", "POS"]) == ("POS", "NEG")
     assert sentiment_classes(["negative", "neutral", "positive"]) == ("positive", "negative")
+    assert sentiment_classes([0, 1], positive="1", negative="0") == (1, 0)  # a CLI's strings
     with pytest.raises(InputError, match="positive='yes' is not one of the model's classes"):
         sentiment_classes(["negative", "positive"], positive="yes")
 

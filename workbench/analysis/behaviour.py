@@ -772,8 +772,8 @@ class SuiteResult:
 
 def sentiment_classes(classes: Sequence, positive: Any = None, negative: Any = None) -> tuple:
     """The model's positive and negative classes: ``positive``/``negative`` when given (each
-    must be one of ``classes``), else the classes named "positive"/"pos" and "negative"/"neg"
-    (any case)."""
+    must be one of ``classes``, or its string, as a command line gives it), else the classes
+    named "positive"/"pos" and "negative"/"neg" (any case)."""
     plain_classes = [plain(c) for c in classes]
     found = []
     for given, names, which in (
@@ -781,11 +781,13 @@ def sentiment_classes(classes: Sequence, positive: Any = None, negative: Any = N
         (negative, _NEGATIVE_NAMES, "negative"),
     ):
         if given is not None:
-            if plain(given) not in plain_classes:
+            # As written on a command line, "1" names the class 1.
+            same = [c for c in plain_classes if c == plain(given) or str(c) == str(given)]
+            if len(same) != 1:
                 raise InputError(
                     f"{which}={given!r} is not one of the model's classes {plain_classes}"
                 )
-            found.append(plain(given))
+            found.append(same[0])
             continue
         matches = [c for c in plain_classes if str(c).strip().lower() in names]
         if len(matches) != 1:
