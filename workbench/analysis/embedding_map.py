@@ -238,7 +238,11 @@ class _SparseFeatureEncoder(_Encoder):
         self.space = f"{name} vectors (an SVD is fitted on the first texts encoded)"
 
     def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
-        matrix: Any = self.features(texts)
+        # in pieces, for the bar (and the estimate) on a large set; the SVD sees them all
+        pieces = [part for part, _, _ in _in_pieces(texts, self.features, progress, "features")]
+        matrix: Any = sparse.vstack(pieces, format="csr") if sparse.issparse(pieces[0]) else None
+        if matrix is None:
+            matrix = np.vstack([np.asarray(part) for part in pieces])
         n_terms = int(matrix.shape[1])
         if not sparse.issparse(matrix):  # dense features are a space as they are
             self.space = f"{self.name} ({n_terms} dimensions), as the classifier reads them"
@@ -263,7 +267,7 @@ class _SparseFeatureEncoder(_Encoder):
         return self.svd.transform(matrix).astype(np.float32)
 
 
-def _in_pieces(texts: list[str], run: Callable[[list[str]], np.ndarray], progress: bool, desc: str):
+def _in_pieces(texts: list[str], run: Callable[[list[str]], Any], progress: bool, desc: str):
     """``(run(piece), begin, end)`` over pieces of the texts (32, then 512 each), so memory
     holds one piece's token ids and the bar moves. From :data:`PROGRESS_FROM` texts on, an
     estimate of the whole run is said after the second piece, extrapolated from that
