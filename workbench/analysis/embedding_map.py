@@ -31,7 +31,10 @@ matrix, so repeated queries encode only the queries::
 **Cost.** One forward pass per text, in batches of ``batch_size`` (memory stays bounded by
 one batch's activations plus the ``(n, d)`` float32 matrix: 100,000 texts of a 384-wide
 encoder are 150 MB). From 5,000 texts on, a progress bar runs and, after the first texts,
-an estimate of the whole run is printed.
+an estimate of the whole run is printed. Measured on a shared CPU, one thread: 100,000
+short reviews through the default 128-wide, 2-layer transformer, map from plain texts in
+89 s (one pass: the probabilities come from the same logits), peak memory +100 MB over
+the loaded model; 100 neighbour queries against those 100,000 in 1.4 s; TF-IDF + SVD in 25 s.
 """
 
 from __future__ import annotations
