@@ -279,6 +279,26 @@ def test_the_shipped_suite_runs_with_and_without_labels(trained_clf, examples, h
     assert any(t["pass_rate"] is not None for t in unlabelled)  # the rest still ran
 
 
+def test_the_map_is_an_escaped_svg_of_the_explained_texts(trained_clf, examples):
+    options = {"discover": False, "attributions": False, "behaviour": False}
+    hostile = Examples(
+        [f"{HOSTILE} {t}" if i == 0 else t for i, t in enumerate(examples.texts)],
+        examples.labels,
+        columns=examples.columns,
+    )
+    result = analyze(trained_clf, hostile, embedding_map=True, progress=False, **options)
+    assert result.embedding_map is not None and len(result.embedding_map) == 64
+    assert set(result.to_dict()) == KEYS  # a figure of the page, not a key of the JSON
+    page = result.html()
+    assert_self_contained_and_escaped(page)
+    assert page.count("<circle") == 64 and "Embedding map" in page
+    figure = page[page.index("Embedding map") :]
+    assert "<title>&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; " in figure
+    assert "blue: predicted right" in page and "PC1 (" in page
+    wrong = int((~result.embedding_map.to_frame()["correct"]).sum())
+    assert page.count('fill="#b2182b"><title>') == wrong > 0  # red: the planted errors
+
+
 def test_many_texts_get_an_estimate_before_they_are_predicted(trained_clf, heldout, capsys):
     texts = heldout[0] * 32  # 2,048 texts: an estimate from 2,000 on
     examples = score_examples(trained_clf, texts, progress=True)

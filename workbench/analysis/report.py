@@ -40,6 +40,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from workbench.analysis import embedding_map as maps
 from workbench.analysis.discovery import discover_slices
 from workbench.analysis.examples import Examples
 from workbench.analysis.slices import Slice, SliceReport, evaluate_slices, suggested_slices
@@ -100,6 +101,9 @@ class AnalysisReport:
         global_attributions: :class:`GlobalAttributions` of the explained texts.
         behaviour_tests: one dict per behavioural test (``name``, ``kind``, ``n``,
             ``pass_rate``, ``failures``, ...), as ``workbench.analysis.behaviour`` gives it.
+        embedding_map: the explained texts on a 2-D map of the model's representations
+            (:func:`~workbench.analysis.embedding_map.embedding_map`, PCA), when asked; a
+            figure of the page, not part of the JSON.
         notes: what holds for the whole report, sections left out among them.
         seconds: each section's time (in the JSON under ``data``).
     """
@@ -112,6 +116,7 @@ class AnalysisReport:
     discovered_slices: SliceReport | None = None
     global_attributions: GlobalAttributions | None = None
     behaviour_tests: list[dict] | None = None
+    embedding_map: maps.EmbeddingMap | None = field(default=None, repr=False)
     notes: list[str] = field(default_factory=list)
     seconds: dict = field(default_factory=dict)
 
@@ -217,6 +222,8 @@ class AnalysisReport:
             parts.append(_attributions_html(self.global_attributions))
         if self.behaviour_tests is not None:
             parts.append(_behaviour_html(self.behaviour_tests))
+        if self.embedding_map is not None:
+            parts.append(_map_html(self.embedding_map))
         notes = self.method_notes() + list(self.notes)
         if notes:
             items = "".join(f"<li>{_esc(note)}</li>" for note in notes)
@@ -287,6 +294,7 @@ def analyze(
     behaviour_tests: Any = None,
     positive: Any = None,
     negative: Any = None,
+    embedding_map: bool = False,
     min_support: int = 20,
     top: int = 20,
     n_bootstrap: int = 1000,
@@ -316,6 +324,8 @@ def analyze(
             suite of ``workbench.analysis.behaviour``) when that module is available;
             ``positive`` and ``negative`` name the model's two sentiment classes when its
             class names do not say (e.g. 1 and 0).
+        embedding_map: also place the explained texts on a PCA map of the model's
+            representations (a figure of the page).
         n_bootstrap, confidence, seed: of every interval, and of the sample.
         progress: progress bars and estimates of long runs.
         name: what the report calls the model (e.g. its directory).
@@ -424,6 +434,23 @@ def analyze(
             negative=negative,
         )
     report.seconds["behaviour_tests"] = _lap(clock)
+
+    if embedding_map:
+        mapped = Examples(
+            texts,
+            labels,
+            proba=None if examples.proba is None else examples.proba[sample],
+            predictions=None if examples.proba is not None else examples.predictions,
+            classes=examples.classes,
+            source=examples.source,
+        )
+        try:
+            report.embedding_map = maps.embedding_map(
+                model, mapped, method="pca", seed=seed, progress=progress
+            )
+        except InputError as err:  # e.g. a model without a representation to read
+            report.notes.append(f"embedding_map: could not be computed: {err}")
+        report.seconds["embedding_map"] = _lap(clock)
     return report
 
 
@@ -735,6 +762,65 @@ def _behaviour_html(tests: list[dict]) -> str:
         "Behavioural tests",
         f"<div>{caption}</div>{table}" if rows else f"<p>{_muted('(no tests)')}</p>",
     )
+
+
+# The map's colours for predicted classes when there are no labels, and their names.
+_PALETTE = (
+    (BLUE, "blue"),
+    (RED, "red"),
+    ((77, 175, 74), "green"),
+    ((152, 78, 163), "purple"),
+    ((255, 127, 0), "orange"),
+    ((166, 86, 40), "brown"),
+)
+
+
+def _map_html(emap: maps.EmbeddingMap) -> str:
+    """The map as an inline SVG scatter: blue right, red wrong (with labels), else one
+    colour per predicted class; each point's text and labels in its tooltip."""
+    frame = emap.to_frame()
+    width, height, margin = 480, 340, 8
+    coordinates = frame[["x", "y"]].to_numpy(dtype=float)
+    low, high = coordinates.min(axis=0), coordinates.max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    scaled = (coordinates - low) / span
+    xs = margin + scaled[:, 0] * (width - 2 * margin)
+    ys = height - margin - scaled[:, 1] * (height - 2 * margin)
+    classes = list(emap.examples.classes)
+    if "correct" in frame.columns:
+        colours = [BLUE if right else RED for right in frame["correct"]]
+        legend = "blue: predicted right · red: predicted wrong"
+    else:
+        colours = [_PALETTE[classes.index(p) % len(_PALETTE)][0] for p in frame["prediction"]]
+        legend = " · ".join(
+            f"{_PALETTE[i % len(_PALETTE)][1]}: predicted {c}" for i, c in enumerate(classes)
+        )
+    points = []
+    for i, row in enumerate(frame.to_dict("records")):
+        tip = f"{_short(row['text'])} — predicted {row['prediction']}"
+        if row.get("label") is not None:
+            tip += f", label {row['label']}"
+        points.append(
+            f'<circle cx="{xs[i]:.1f}" cy="{ys[i]:.1f}" r="3" fill-opacity="0.7" '
+            f'fill="#{colours[i][0]:02x}{colours[i][1]:02x}{colours[i][2]:02x}">'
+            f"<title>{_esc(tip)}</title></circle>"
+        )
+    first, second = emap.axis_titles
+    svg = (
+        f'<svg width="{width}" height="{height}" role="img" '
+        f'style="border:1px solid #e6e6e6;background-color:#ffffff">'
+        f"<title>{_esc(f'{len(frame)} texts on a map of the model representations')}</title>"
+        f"{''.join(points)}</svg>"
+    )
+    caption = _muted(
+        f"{len(frame)} texts placed by {emap.method.upper()} of {emap.space}; across: "
+        f"{first}, up: {second}. {legend}. Hover over a point for its text."
+    )
+    return _section("Embedding map", f"<div>{caption}</div>{svg}")
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _failure(failure: Any) -> str:

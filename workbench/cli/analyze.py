@@ -139,6 +139,13 @@ def _add_analyze_arguments(analyze: argparse.ArgumentParser) -> None:
             f"(e.g. {example} for 0/1 labels)",
         )
 
+    analyze.add_argument(
+        "--map",
+        action="store_true",
+        help="also draw the explained texts on a PCA map of the model's representations "
+        "(the HTML report; right and wrong predictions coloured)",
+    )
+
     cost = analyze.add_argument_group("cost")
     cost.add_argument(
         "--max-texts",
@@ -218,6 +225,7 @@ def _analyze(args: argparse.Namespace) -> None:
         method=method,
         max_texts=args.max_texts,
         behaviour=not args.no_behaviour,
+        embedding_map=args.map,
         **sides,
         min_support=args.min_support,
         top=args.top,
