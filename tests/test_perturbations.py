@@ -47,9 +47,15 @@ EXACT = [
     (add_negation, "The film was good.", ["The film was not good."]),
     (
         add_negation,
-        "Is it fun? I can see why.",
-        ["Is not it fun? I can see why.", "Is it fun? I cannot see why."],
+        "Is it fun? I can see why.",  # a question's auxiliary is left alone
+        ["Is it fun? I cannot see why."],
     ),
+    (
+        add_negation,
+        "It does the job. Did it help?",  # "do" as a main verb takes a second "do"
+        ["It does not do the job. Did it help?"],
+    ),
+    (add_negation, "We did enjoy it.", ["We did not enjoy it."]),
     (
         add_negation,
         "She loved it and he likes it.",

@@ -43,6 +43,17 @@ Expectation = Literal["same", "flip", "stronger", "none"]
 
 _POSSESSIVE = ("'s", "’s")
 
+# "do" as a main verb ("it does the job") is negated with a second "do"; it is taken to be
+# one when an object follows, which starts with one of these words.
+_DO = ("do", "does", "did")
+# fmt: off
+_OBJECT_STARTS = frozenset((
+    "the", "a", "an", "my", "your", "his", "her", "its", "our", "their", "this", "that",
+    "these", "those", "it", "everything", "something", "anything", "nothing", "me", "us",
+    "them", "him", "what", "all", "so",
+))
+# fmt: on
+
 # A word that ends a sentence: what follows starts one (and takes a capital).
 _SENTENCE_END = re.compile(r"[.!?]\s*$")
 
@@ -234,8 +245,12 @@ def _add_negation(
         nxt = _lower(words[i + 1]) if i + 1 < len(words) else ""
         prev = _lower(words[i - 1]) if i > 0 else ""
         if lower in auxiliaries:
-            if not (lexicon.is_negator(nxt) or nxt in auxiliaries):
-                out.append((_replace(word, auxiliaries[lower]),))
+            if lexicon.is_negator(nxt) or nxt in auxiliaries or _starts_sentence(text, word):
+                continue  # already negated, or a question ("Is it fun?")
+            negated = auxiliaries[lower]
+            if lower in _DO and nxt in _OBJECT_STARTS:  # "did the job" -> "did not do the job"
+                negated += " do"
+            out.append((_replace(word, negated),))
         elif lower in verbs and not (
             prev in auxiliaries or lexicon.is_negator(prev) or prev in verbs
         ):
@@ -382,7 +397,8 @@ delete_word = Generator(
 add_negation = Generator(
     "add_negation",
     "flip",
-    'an auxiliary negated ("is" -> "is not") or a listed verb ("loved" -> "did not love")',
+    'an auxiliary negated ("is" -> "is not"; not at a question\'s start) or a listed verb '
+    '("loved" -> "did not love")',
     _add_negation,
 )
 remove_negation = Generator(
