@@ -90,6 +90,11 @@ EXACT = [
     ),
     (remove_negation, "A fine film.", []),
     (
+        remove_negation,
+        "It does not do the job. It didn't do much.",
+        ["It does the job. It didn't do much.", "It does not do the job. It did much."],
+    ),
+    (
         antonym,
         "Good acting, GREAT plot, I loved it.",
         [

@@ -301,7 +301,11 @@ def _undo(
     verbs: dict[str, tuple[str, str, str]],
 ) -> tuple[Edit, ...]:
     """Replace ``text[first.start:last.end]`` (a negated auxiliary) by the auxiliary, or,
-    before a listed verb's base form after do/does/did, fold both into one verb form."""
+    before a listed verb's base form after do/does/did, fold both into one verb form
+    ("did not love" -> "loved", "does not do" -> "does")."""
+    if nxt is not None and aux in _FORM_AFTER and _lower(nxt) == "do":
+        span = text[first.start : nxt.end]
+        return (Edit(first.start, nxt.end, span, match_case(aux, first.text)),)
     if nxt is not None and aux in _FORM_AFTER and _lower(nxt) in verbs:
         forms = verbs[_lower(nxt)]
         if _lower(nxt) == forms[0]:
