@@ -194,6 +194,10 @@ def test_bad_settings_are_refused_before_anything_runs(trained_clf, examples, mo
         analyze(trained_clf, examples, method="shap", max_eval=10, progress=False)
     with pytest.raises(InputError, match="max_texts"):
         analyze(trained_clf, examples, max_texts=0, progress=False)
+    with pytest.raises(InputError, match="min_support"):
+        analyze(trained_clf, examples, min_support=0, progress=False)
+    with pytest.raises(InputError, match="confidence"):
+        analyze(trained_clf, examples, confidence=1.5, progress=False)
     with pytest.raises(InputError, match="must be workbench.analysis.Examples"):
         analyze(trained_clf, ["a text"], progress=False)
     other = Examples(["good", "bad"], proba=[[0.9, 0.1], [0.2, 0.8]], classes=["pos", "neg"])

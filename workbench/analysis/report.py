@@ -43,7 +43,13 @@ import pandas as pd
 from workbench.analysis import embedding_map as maps
 from workbench.analysis.discovery import discover_slices
 from workbench.analysis.examples import Examples
-from workbench.analysis.slices import Slice, SliceReport, evaluate_slices, suggested_slices
+from workbench.analysis.slices import (
+    Slice,
+    SliceReport,
+    check_test_settings,
+    evaluate_slices,
+    suggested_slices,
+)
 from workbench.analysis.word_attributions import (
     ESTIMATE_FROM,
     GlobalAttributions,
@@ -343,6 +349,9 @@ def analyze(
             "build them with Examples(texts, labels) or Examples.from_frame(table)"
         )
     max_texts = check_count("max_texts (CLI: --max-texts)", max_texts, 1)
+    check_count("min_support (CLI: --min-support)", min_support, 1)
+    check_count("top (CLI: --top)", top, 1)
+    check_test_settings("two-sided", n_bootstrap, confidence)
     classes = [plain(c) for c in model.classes_]
     if attributions:
         method = choose_attribution_method(model, method)
@@ -368,8 +377,8 @@ def analyze(
     }
     if sample.size < len(examples):
         report.notes.append(
-            f"global attributions and behavioural tests use a random sample of {sample.size} "
-            f"of the {len(examples)} texts (max_texts={max_texts}, seed={seed})"
+            f"global attributions, behavioural tests and the map use a random sample of "
+            f"{sample.size} of the {len(examples)} texts (max_texts={max_texts}, seed={seed})"
         )
 
     chosen = suggested_slices(examples) if slices is None else list(slices)
@@ -383,7 +392,8 @@ def analyze(
             progress=progress,
         )
     else:
-        report.notes.append("slices: none to measure (all texts alike in length, no columns)")
+        why = " (all texts alike in length, no columns of categories)" if slices is None else ""
+        report.notes.append(f"slices: none to measure{why}")
     report.seconds["slices"] = _lap(clock)
 
     if discover and examples.has_labels:
