@@ -441,9 +441,11 @@ def test_cli_help_lists_the_options_and_the_methods_agree(capsys):
         assert option in out
     for option in ("--method", "--max-texts", "--max-rows", "--no-behaviour", "--slice-col"):
         assert option in out
-    from workbench.cli.analyze import ATTRIBUTION_METHODS
+    from workbench.cli import analyze as command
 
-    assert ATTRIBUTION_METHODS == report_module.ATTRIBUTION_METHODS
+    assert command.ATTRIBUTION_METHODS == report_module.ATTRIBUTION_METHODS
+    assert command.PREDICT_ESTIMATE_FROM == report_module.PREDICT_ESTIMATE_FROM
+    assert "estimate is printed first on 2,000 rows" in " ".join(out.split())
 
 
 def test_analyze_help_imports_nothing_heavy():

@@ -51,7 +51,6 @@ from workbench.analysis.slices import (
     suggested_slices,
 )
 from workbench.analysis.word_attributions import (
-    ESTIMATE_FROM,
     GlobalAttributions,
     _announce,
     _check_settings,
@@ -80,7 +79,8 @@ __all__ = [
 SECTIONS = ("slices", "discovered_slices", "global_attributions", "behaviour_tests")
 # Methods whose per-word values add up across texts (attention has no sign or class).
 ATTRIBUTION_METHODS = (*PERTURBATION_METHODS, *GRADIENT_METHODS)
-# Texts timed before predicting many, for the estimate of the whole pass.
+# Predicting this many texts or more prints an estimate first (the first 256 are timed).
+PREDICT_ESTIMATE_FROM = 2_000
 _PROBE_TEXTS = 256
 # Words shown per class and direction on the page and in the summary.
 _TOP_WORDS = 10
@@ -265,10 +265,10 @@ def score_examples(
     source: str = "examples",
     progress: bool = True,
 ) -> Examples:
-    """:meth:`Examples.from_model`, with an estimate of the whole pass printed first when
-    there are many texts (the first 256 are timed)."""
+    """:meth:`Examples.from_model`, with an estimate of the whole pass printed first on
+    ``PREDICT_ESTIMATE_FROM`` texts or more (the first 256 are timed)."""
     text_list = as_text_list(texts, "texts")
-    if progress and len(text_list) >= ESTIMATE_FROM * 10:
+    if progress and len(text_list) >= PREDICT_ESTIMATE_FROM:
         check_fitted(model, "classes_")
         started = time.perf_counter()
         model.predict_proba(text_list[:_PROBE_TEXTS])

@@ -11,6 +11,8 @@ from pathlib import Path
 from workbench.cli.common import MODEL_HELP, _check_output_file, _load, _write_output
 from workbench.errors import InputError
 
+# Rows from which predicting prints an estimate first (report.PREDICT_ESTIMATE_FROM).
+PREDICT_ESTIMATE_FROM = 2_000
 # The methods global attributions take (workbench.analysis.report.ATTRIBUTION_METHODS; a
 # test checks that they agree), written out so that --help imports neither torch nor shap.
 ATTRIBUTION_METHODS = ("shap", "lime", "integrated-gradients", "gradient-x-input")
@@ -32,10 +34,11 @@ def _add_analyze_arguments(analyze: argparse.ArgumentParser) -> None:
         "tests that need no label still run."
     )
     analyze.epilog = (
-        "Large files: predicting reads every row (an estimate is printed first on 2,000 rows "
-        "or more; --max-rows samples the table); explaining costs tens to hundreds of model "
-        "calls per text, so global attributions and behavioural tests use at most "
-        "--max-texts texts, and print an estimate before a long run."
+        f"Large files: predicting reads every row (an estimate is printed first on "
+        f"{PREDICT_ESTIMATE_FROM:,} rows or more; --max-rows samples the table); "
+        "explaining costs tens to hundreds of model calls per text, so global attributions, "
+        "behavioural tests and the map use at most --max-texts texts (a random sample), and "
+        "global attributions print an estimate before a long run."
     )
     analyze.add_argument("--model", required=True, type=Path, metavar="DIR", help=MODEL_HELP)
     analyze.add_argument(
