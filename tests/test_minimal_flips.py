@@ -128,6 +128,10 @@ def test_a_scikit_learn_pipeline_flips_by_deletion(tfidf):
     assert flip.edited_text == "the staff was really"
     assert _label(tfidf, flip.edited_text) != _label(tfidf, text)
     assert flip.calls["gradient"] == 0 and flip.calls["explanation"] > 0
+    # unguided: the positions in text order, no explanation paid for, the same flip here
+    unguided = minimal_flip(tfidf, text, method="deletion", explain_method="none")
+    assert unguided.calls["explanation"] == 0 and unguided.edited_text == flip.edited_text
+    assert unguided.calls["predict_proba"] >= flip.calls["predict_proba"]
     # "auto" falls back to deletion and the lexicon, and says why in the notes
     auto = minimal_flip(tfidf, text)
     assert auto.found and auto.method == "lexicon"

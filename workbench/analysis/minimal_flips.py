@@ -13,9 +13,9 @@ edits and nothing else.
 
 **The search is guided, then verified.**
 
-- *Where*: positions are ranked by the model's word attributions (integrated gradients for
-  a torch network, SHAP for any other model, exact Shapley values for texts of up to 8
-  words; ``explain_method=`` picks another), the words
+- *Where*: positions are ranked by the model's word attributions (integrated gradients,
+  16 steps, for a torch network; SHAP for any other model, exact Shapley values for texts
+  of up to 8 words; ``explain_method=`` picks another), the words
   that most support the current prediction against the class aimed at first; only the
   ``max_positions`` best are edited.
 - *What*: deletion (the project's absence convention); for the from-scratch
@@ -85,6 +85,11 @@ FLIP_METHODS = ("auto", "hotflip", "lexicon", "deletion")
 # Up to this many words, SHAP ranks positions by exact Shapley values: 2**8 = 256
 # coalitions, fewer model calls than the partition explainer's default budget (500).
 _EXACT_SHAP_WORDS = 8
+
+# Integrated-gradients steps when they only rank positions: on 25 SST-2 dev sentences
+# (ModelConfig() after 100 steps), 16 steps ranked the words exactly as 50 did (Spearman
+# >= 0.99999, the same top 8 in every sentence) at a third of the cost.
+_RANKING_IG_STEPS = 16
 
 # Background of a deleted and an inserted word: the explanation colours (red against, blue
 # towards), light enough for dark ink.
@@ -528,9 +533,10 @@ def minimal_flip(
             HotFlip cannot use: :func:`supports_hotflip`), ``"lexicon"`` (deletion and
             lexicon replacements, no gradients) or ``"deletion"`` (deletion only).
         explain_method: the attributions that rank positions (default:
-            integrated-gradients for a torch network, else shap: exact Shapley values up
-            to 8 words, 256 coalitions); ``explain_settings`` go to
-            :func:`workbench.explain.explain` with it.
+            integrated-gradients for a torch network, 16 steps, else shap: exact Shapley
+            values up to 8 words, 256 coalitions); ``explain_settings`` go to
+            :func:`workbench.explain.explain` with it. ``"none"``: no guidance, the
+            positions in text order (the unguided search, a baseline).
         beam_width: edited texts kept from one depth to the next.
         max_positions: the most words (best-ranked first) the search edits.
         replacements_per_word: HotFlip words tried per position and edited text.
@@ -592,9 +598,14 @@ def minimal_flip(
     settings = dict(explain_settings or {})
     if explain_method == "shap" and len(words) <= _EXACT_SHAP_WORDS:
         settings.setdefault("algorithm", "exact")
-    positions, explain_calls = _rank_positions(
-        model, text, explain_method, settings, predicted, against, editable
-    )
+    if explain_method == "integrated-gradients":
+        settings.setdefault("n_steps", _RANKING_IG_STEPS)
+    if explain_method == "none":  # unguided: every position in text order
+        positions, explain_calls = editable, 0
+    else:
+        positions, explain_calls = _rank_positions(
+            model, text, explain_method, settings, predicted, against, editable
+        )
     positions = positions[:max_positions]
     hotflip = _HotFlip(model, (predicted, target_index)) if use_hotflip else None
 
