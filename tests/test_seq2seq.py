@@ -317,3 +317,18 @@ def test_an_unfitted_translator_says_so():
 def test_macro_f1_cannot_pick_a_translators_best_weights():
     with pytest.raises(InputError, match="exact match"):
         Translator(train_config=TrainConfig(monitor="macro_f1")).fit(PAIRS, progress=False)
+
+
+# --- settings ---------------------------------------------------------------------------
+
+
+def test_seq2seq_config_round_trips_and_checks_its_values():
+    assert Seq2SeqConfig.from_dict(json.loads(json.dumps(CONFIG.to_dict()))) == CONFIG
+    with pytest.raises(InputError, match="divisible by num_heads"):
+        Seq2SeqConfig(d_model=30, num_heads=4)
+    with pytest.raises(InputError, match="eos_token_id"):
+        Seq2SeqConfig(target_vocab_size=10, eos_token_id=10)
+    with pytest.raises(InputError, match="num_decoder_layers"):
+        Seq2SeqConfig(num_decoder_layers=0)
+    for preset in SEQ2SEQ_PRESETS.values():
+        Seq2SeqConfig(**preset)
