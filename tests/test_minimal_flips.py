@@ -12,8 +12,8 @@ import torch
 
 from workbench import TextClassifier
 from workbench.analysis.minimal_flips import (
-    Edit,
     Flip,
+    FlipEdit,
     _apply,
     hotflip_candidates,
     minimal_flip,
@@ -214,7 +214,7 @@ def test_the_diff_as_text_and_as_escaped_html():
     flip = _hand_made_flip()
     assert flip.diff_text() == 'the "movie" <b>was</b> ~~good~~ **<bad>** & ~~fun~~'
     assert flip.diff_text("brackets") == 'the "movie" <b>was</b> [-good-]{+<bad>+} & [-fun-]'
-    assert isinstance(flip.edits[0], Edit) and flip.edits[1].kind == "delete"
+    assert isinstance(flip.edits[0], FlipEdit) and flip.edits[1].kind == "delete"
     page = flip.to_html()
     assert "<b>was</b>" not in page and "&lt;b&gt;was&lt;/b&gt;" in page
     assert "&quot;movie&quot;" in page and "&amp;" in page

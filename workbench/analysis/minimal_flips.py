@@ -69,7 +69,7 @@ from workbench.tokenizer import Word, WordTokenizer, split_words
 
 __all__ = [
     "FLIP_METHODS",
-    "Edit",
+    "FlipEdit",
     "Flip",
     "hotflip_candidates",
     "minimal_flip",
@@ -98,7 +98,7 @@ _INSERTED_SHADE = 0.3
 
 
 @dataclass(frozen=True)
-class Edit:
+class FlipEdit:
     """One word edit: the word at ``position`` (an index into the original text's word
     units) deleted (``new is None``) or replaced by ``new``.
 
@@ -148,7 +148,7 @@ class Flip:
 
     text: str
     edited_text: str
-    edits: list[Edit]
+    edits: list[FlipEdit]
     classes: list
     probabilities_before: np.ndarray
     probabilities_after: np.ndarray
@@ -448,7 +448,9 @@ def _lexicon_source(
 _Change = tuple[int, str | None, str]
 
 
-def _apply(text: str, words: Sequence[Word], changes: Sequence[_Change]) -> tuple[str, list[Edit]]:
+def _apply(
+    text: str, words: Sequence[Word], changes: Sequence[_Change]
+) -> tuple[str, list[FlipEdit]]:
     """``text`` with ``changes`` made, every other character kept, and the edits' spans.
 
     A deleted word takes the white space before it (or, at the start, after it), so no
@@ -475,13 +477,13 @@ def _apply(text: str, words: Sequence[Word], changes: Sequence[_Change]) -> tupl
                     cut_end += 1
             emit(text[cursor:cut_start])
             glued = cut_start == start and cut_end == end and 0 < start and end < len(text)
-            edits.append(Edit(position, word.text, None, start, end, length, length, source))
+            edits.append(FlipEdit(position, word.text, None, start, end, length, length, source))
             emit(" " if glued else "")
             cursor = cut_end
         else:
             emit(text[cursor:start])
             edits.append(
-                Edit(position, word.text, new, start, end, length, length + len(new), source)
+                FlipEdit(position, word.text, new, start, end, length, length + len(new), source)
             )
             emit(new)
             cursor = end
@@ -656,8 +658,8 @@ def minimal_flip(
 
     beam: list[tuple[_Change, ...]] = [()]
     tried: set[tuple[tuple[int, str | None], ...]] = set()
-    closest: tuple[float, str, list[Edit], np.ndarray] | None = None
-    flipped: tuple[float, str, list[Edit], np.ndarray] | None = None
+    closest: tuple[float, str, list[FlipEdit], np.ndarray] | None = None
+    flipped: tuple[float, str, list[FlipEdit], np.ndarray] | None = None
     candidates = 0
     for _depth in range(max_edits):
         states, texts, edit_lists = [], [], []
