@@ -86,6 +86,10 @@ ADDED_NAMES = [
     "embedded_reviews_folder",
     "is_own_data",
     "notebook_data",
+    "ParallelPair",
+    "SyntheticCorpus",
+    "make_synthetic_corpus",
+    "read_parallel_files",
 ]
 
 

@@ -22,7 +22,6 @@ Look-ups are by lower-cased word; callers keep the original's capitalisation
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import json
 import os
 from collections.abc import Mapping
@@ -30,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from workbench.data.reviews import embedded_folder
 from workbench.errors import InputError
 
 LEXICON_FILE = "sentiment_lexicon.json"
@@ -39,17 +39,8 @@ Polarity = Literal["positive", "negative"]
 
 def lexicon_path() -> Path:
     """The shipped lexicon: from the installed wheel (``workbench/_data/lexicon``) first, else
-    the source checkout's ``data/lexicon`` folder (as :mod:`workbench.data.reviews` finds the
-    embedded reviews)."""
-    packaged = Path(str(importlib.resources.files("workbench") / "_data" / "lexicon"))
-    checkout = Path(__file__).resolve().parents[2] / "data" / "lexicon"
-    for folder in (packaged, checkout):
-        if (folder / LEXICON_FILE).is_file():
-            return folder / LEXICON_FILE
-    raise InputError(
-        f"the sentiment lexicon is missing: neither {packaged} (installed package) nor "
-        f"{checkout} (source checkout) holds {LEXICON_FILE}; reinstall workbench"
-    )
+    the source checkout's ``data/lexicon`` folder."""
+    return embedded_folder("lexicon", (LEXICON_FILE,), "the sentiment lexicon") / LEXICON_FILE
 
 
 def match_case(new: str, like: str) -> str:

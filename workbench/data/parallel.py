@@ -23,7 +23,7 @@ from os import PathLike
 from pathlib import Path
 from typing import ClassVar
 
-from workbench.data.tables import _decode_error
+from workbench.data.tables import check_file, decoding
 from workbench.data.texts import check_count
 from workbench.errors import InputError
 
@@ -463,20 +463,10 @@ def read_parallel_files(
 
 
 def _read_lines(path: Path, encoding: str) -> list[str]:
-    if path.is_dir():
-        raise InputError(f"{path} is a folder, not a file; pass the path of a text file.")
-    if not path.is_file():
-        raise InputError(f"{path} not found; check the path.")
+    check_file(path, "a text file")
     raw = path.read_bytes()
-    try:
+    with decoding(path, encoding):
         text = raw.decode(encoding)
-    except UnicodeDecodeError as err:
-        raise _decode_error(path, encoding, err) from None
-    except LookupError:
-        raise InputError(
-            f"{path}: unknown encoding {encoding!r}; use a Python codec name such as "
-            f'"utf-8" or "latin-1".'
-        ) from None
     text = text.removeprefix("\ufeff")
     lines = text.split("\n")
     if lines and lines[-1] == "":

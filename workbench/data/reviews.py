@@ -7,6 +7,7 @@ checkout's ``data/`` folder; see the data cards there.
 from __future__ import annotations
 
 import importlib.resources
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -19,6 +20,21 @@ from workbench.errors import InputError
 REVIEW_SETS = {"en": "reviews", "zh": "reviews_zh"}
 
 
+def embedded_folder(name: str, files: Sequence[str], what: str) -> Path:
+    """A folder of data shipped with the package: ``workbench/_data/<name>`` in the installed
+    wheel first, else the source checkout's ``data/<name>``; the first that holds every one
+    of ``files``. ``what`` names it in the error when neither does."""
+    packaged = Path(str(importlib.resources.files("workbench") / "_data" / name))
+    checkout = Path(__file__).resolve().parents[2] / "data" / name
+    for folder in (packaged, checkout):
+        if all((folder / file).is_file() for file in files):
+            return folder
+    raise InputError(
+        f"{what} is missing: neither {packaged} (installed package) nor {checkout} (source "
+        f"checkout) holds {' and '.join(files)}; reinstall workbench."
+    )
+
+
 def embedded_reviews_folder(language: str = "en") -> Path:
     """The folder of an embedded review set (``train.csv``, ``test.csv``, the data card)."""
     if language not in REVIEW_SETS:
@@ -26,15 +42,7 @@ def embedded_reviews_folder(language: str = "en") -> Path:
             f"language must be one of {', '.join(map(repr, REVIEW_SETS))}, got {language!r}"
         )
     name = REVIEW_SETS[language]
-    packaged = importlib.resources.files("workbench") / "_data" / name
-    checkout = Path(__file__).resolve().parents[2] / "data" / name
-    for folder in (Path(str(packaged)), checkout):
-        if (folder / "train.csv").is_file() and (folder / "test.csv").is_file():
-            return folder
-    raise InputError(
-        f"the embedded {name} dataset is missing: neither {packaged} (installed package) "
-        f"nor {checkout} (source checkout) holds train.csv and test.csv; reinstall workbench."
-    )
+    return embedded_folder(name, ("train.csv", "test.csv"), f"the embedded {name} dataset")
 
 
 def load_reviews(language: str = "en") -> tuple[LabeledTexts, LabeledTexts]:

@@ -7,6 +7,8 @@ import difflib
 import json
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,30 @@ def _decode_error(path: Path, encoding: str, err: UnicodeDecodeError) -> InputEr
         f'file) as {encoding}. Pass the file\'s encoding, e.g. encoding="latin-1" '
         f"(CLI: --encoding latin-1), or re-save the file as UTF-8."
     )
+
+
+def check_file(path: Path, kind: str) -> None:
+    """A clear error unless ``path`` is a file; ``kind`` says what it should be ("a table
+    file")."""
+    if path.is_dir():
+        raise InputError(f"{path} is a folder, not a file; pass the path of {kind}.")
+    if not path.is_file():
+        raise InputError(f"{path} not found; check the path.")
+
+
+@contextmanager
+def decoding(path: Path, encoding: str) -> Iterator[None]:
+    """Reading ``path`` as ``encoding`` inside: undecodable bytes and unknown codecs become
+    errors that name the file and say what to do."""
+    try:
+        yield
+    except UnicodeDecodeError as err:
+        raise _decode_error(path, encoding, err) from None
+    except LookupError:
+        raise InputError(
+            f"{path}: unknown encoding {encoding!r}; use a Python codec name such as "
+            f'"utf-8" or "latin-1".'
+        ) from None
 
 
 def _read_delimited(path: Path, sep: str, encoding: str) -> dict[str, list]:
@@ -171,24 +197,14 @@ def _load_table(
     fmt: str,
     min_classes: int = 2,
 ) -> LabeledTexts:
-    if path.is_dir():
-        raise InputError(f"{path} is a folder, not a file; pass the path of a table file.")
-    if not path.is_file():
-        raise InputError(f"{path} not found; check the path.")
-    try:
+    check_file(path, "a table file")
+    with decoding(path, encoding):
         if fmt == "parquet":
             columns = _read_parquet(path)
         elif fmt == "jsonl":
             columns = _read_jsonl(path, encoding)
         else:
             columns = _read_delimited(path, "\t" if fmt == "tsv" else ",", encoding)
-    except UnicodeDecodeError as err:
-        raise _decode_error(path, encoding, err) from None
-    except LookupError:
-        raise InputError(
-            f"{path}: unknown encoding {encoding!r}; use a Python codec name such as "
-            f'"utf-8" or "latin-1".'
-        ) from None
     if not columns:
         raise InputError(f"{path}: the file is empty; it needs rows of text and labels.")
     names = list(columns)
