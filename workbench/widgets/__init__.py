@@ -1,4 +1,5 @@
-"""ipywidgets panels over the workbench: train a model, compare models, explain predictions.
+"""ipywidgets panels over the workbench: train a model, compare models, explain predictions,
+analyse a model across a dataset.
 
 Each builder returns a panel (an ``ipywidgets.VBox`` whose controls are attributes) and
 never displays it: show it as a cell's last expression or with ``display(panel)``. The
@@ -8,15 +9,18 @@ buttons work in a background thread so the notebook stays responsive. Errors app
 the panel as messages, never as tracebacks.
 """
 
+from workbench.widgets.analysis_panel import AnalysisPanel, analysis_panel
 from workbench.widgets.compare_panel import ComparePanel, compare_panel
 from workbench.widgets.explain_panel import ExplainPanel, explain_panel, supported_methods
 from workbench.widgets.train_panel import MODEL_PRESETS, TrainPanel, train_panel
 
 __all__ = [
     "MODEL_PRESETS",
+    "AnalysisPanel",
     "ComparePanel",
     "ExplainPanel",
     "TrainPanel",
+    "analysis_panel",
     "compare_panel",
     "explain_panel",
     "supported_methods",
