@@ -62,6 +62,7 @@ def last_json_line(process: subprocess.CompletedProcess) -> dict:
         ["predict"],
         ["explain"],
         ["compare"],
+        ["analyze"],
         pytest.param(
             ["serve"],
             marks=pytest.mark.xfail(

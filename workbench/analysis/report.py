@@ -58,12 +58,12 @@ from workbench.analysis.word_attributions import (
     _duration,
     global_attributions,
 )
-from workbench.compare.result import _json_safe
+from workbench.compare.result import json_safe
 from workbench.data import as_text_list, check_count, plain
 from workbench.errors import InputError, describe_error
 from workbench.estimators import TextModel, check_fitted
 from workbench.explain.methods import GRADIENT_METHODS, PERTURBATION_METHODS, unsupported_message
-from workbench.explain.render import _CARD, BLUE, INK, MUTED, RED, _esc, shade
+from workbench.explain.render import _CARD, BLUE, INK, MUTED, RED, _esc, page, shade
 from workbench.progress import progress_bar
 
 __all__ = [
@@ -149,7 +149,7 @@ class AnalysisReport:
             ]
         if self.behaviour_tests is not None:
             sections["behaviour_tests"] = self.behaviour_tests
-        return _json_safe(
+        return json_safe(
             {
                 "model": self.model,
                 "data": {**self.data, "seconds": self.seconds},
@@ -237,13 +237,7 @@ class AnalysisReport:
         fragment = f'<div class="wb-analysis" style="{_CARD}">{"".join(parts)}</div>'
         if not standalone:
             return fragment
-        title = _esc(f"Analysis of {self.model.get('name') or self.model.get('type')}")
-        return (
-            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{title}</title>\n</head>\n"
-            f'<body style="margin:24px;background-color:#ffffff">\n{fragment}\n</body>\n</html>\n'
-        )
+        return page(f"Analysis of {self.model.get('name') or self.model.get('type')}", fragment)
 
     def to_html(self, path: str | os.PathLike) -> Path:
         """Write the self-contained page (:meth:`html`) to ``path``."""

@@ -271,20 +271,19 @@ def _read(args: argparse.Namespace):
     import numpy as np
     import pandas as pd
 
-    from workbench.data import load_table
+    from workbench.data.tables import labeled_from_columns, read_columns
 
-    columns = _table_columns(args.data, args.encoding)
+    columns = read_columns(args.data, encoding=args.encoding)
     label_col = args.label_col
-    if label_col is None and (columns is None or DEFAULT_LABEL_COL in columns):
+    if label_col is None and DEFAULT_LABEL_COL in columns:
         label_col = DEFAULT_LABEL_COL
-    data = load_table(args.data, args.text_col, label_col, encoding=args.encoding, min_classes=1)
+    data = labeled_from_columns(args.data, columns, args.text_col, label_col, min_classes=1)
     if label_col is None:
         print(
             f"note: {args.data} has no {DEFAULT_LABEL_COL!r} column, so it is analysed without "
             "labels (name the label column with --label-col)",
             file=sys.stderr,
         )
-    assert columns is not None  # load_table read the same file
     others = pd.DataFrame(
         {
             name: values
@@ -313,21 +312,3 @@ def _read(args: argparse.Namespace):
             file=sys.stderr,
         )
     return texts, labels, others, label_col, rows
-
-
-def _table_columns(path: Path, encoding: str) -> dict[str, list] | None:
-    """Every column of the table as read (``load_table`` keeps the text and label only);
-    None when it cannot be read, for ``load_table`` to say why."""
-    from workbench.data import tables
-
-    fmt = tables._FORMATS.get(path.suffix.lower())
-    try:
-        if fmt == "parquet":
-            return tables._read_parquet(path)
-        if fmt == "jsonl":
-            return tables._read_jsonl(path, encoding)
-        if fmt in ("csv", "tsv"):
-            return tables._read_delimited(path, "\t" if fmt == "tsv" else ",", encoding)
-    except (InputError, OSError, UnicodeDecodeError, LookupError):
-        return None
-    return None

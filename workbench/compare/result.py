@@ -225,7 +225,7 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: leaderboard, significance, per-model evaluations and settings."""
-        return _json_safe(
+        return json_safe(
             {
                 "labels": self.labels,
                 "n_test": len(self.test),
@@ -262,14 +262,14 @@ def _count(value: Any) -> int | None:
     return None if pd.isna(value) else int(value)
 
 
-def _json_safe(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """NaN -> None, NumPy scalars and arrays -> Python, recursively."""
     if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
+        return [json_safe(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _json_safe(value.tolist())
+        return json_safe(value.tolist())
     value = plain(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None

@@ -189,22 +189,32 @@ def _clean_labels(path: Path, values: list) -> list[Any]:
     return [None if label is None else str(label) for label in cleaned]
 
 
-def _load_table(
-    path: Path,
-    text_col: str,
-    label_col: str | None,
-    encoding: str,
-    fmt: str,
-    min_classes: int = 2,
-) -> LabeledTexts:
+def read_columns(
+    path: str | os.PathLike[str], *, encoding: str = "utf-8", format: str | None = None
+) -> dict[str, list]:
+    """Every column of a table file as read, by name (``load_table`` keeps the text and label
+    columns only; an analysis slices by the others). Formats and errors as ``load_table``."""
+    path = Path(path)
+    fmt = _table_format(path, format)
     check_file(path, "a table file")
     with decoding(path, encoding):
         if fmt == "parquet":
-            columns = _read_parquet(path)
-        elif fmt == "jsonl":
-            columns = _read_jsonl(path, encoding)
-        else:
-            columns = _read_delimited(path, "\t" if fmt == "tsv" else ",", encoding)
+            return _read_parquet(path)
+        if fmt == "jsonl":
+            return _read_jsonl(path, encoding)
+        return _read_delimited(path, "\t" if fmt == "tsv" else ",", encoding)
+
+
+def labeled_from_columns(
+    path: str | os.PathLike[str],
+    columns: dict[str, list],
+    text_col: str = "text",
+    label_col: str | None = "label",
+    min_classes: int = 2,
+) -> LabeledTexts:
+    """The texts and labels among ``columns`` (read from ``path`` by :func:`read_columns`),
+    cleaned and checked as ``load_table`` does."""
+    path = Path(path)
     if not columns:
         raise InputError(f"{path}: the file is empty; it needs rows of text and labels.")
     names = list(columns)
@@ -224,6 +234,20 @@ def _load_table(
     data = LabeledTexts(texts, labels, str(path))
     validate_labeled(data, min_classes=min_classes)
     return data
+
+
+def _table_format(path: Path, format: str | None) -> str:
+    if format is None:
+        fmt = _FORMATS.get(path.suffix.lower())
+    else:
+        fmt = _FORMATS.get("." + format.lower().lstrip("."))
+    if fmt is None:
+        given = f"format={format!r}" if format is not None else f"suffix {path.suffix!r}"
+        raise InputError(
+            f"{path}: unknown table format ({given}); supported suffixes are "
+            f'{", ".join(_FORMATS)}. Rename the file or pass format= (e.g. format="csv").'
+        )
+    return fmt
 
 
 def load_table(
@@ -257,15 +281,5 @@ def load_table(
         InputError: if the file is missing, unreadable or has bad rows; the message names
             the file and the column or data rows at fault.
     """
-    path = Path(path)
-    if format is None:
-        fmt = _FORMATS.get(path.suffix.lower())
-    else:
-        fmt = _FORMATS.get("." + format.lower().lstrip("."))
-    if fmt is None:
-        given = f"format={format!r}" if format is not None else f"suffix {path.suffix!r}"
-        raise InputError(
-            f"{path}: unknown table format ({given}); supported suffixes are "
-            f'{", ".join(_FORMATS)}. Rename the file or pass format= (e.g. format="csv").'
-        )
-    return _load_table(path, text_col, label_col, encoding, fmt, min_classes)
+    columns = read_columns(path, encoding=encoding, format=format)
+    return labeled_from_columns(path, columns, text_col, label_col, min_classes)

@@ -346,11 +346,16 @@ def explanation_html(
     fragment = f'<div class="wb-explanation" style="{_CARD}">{"".join(body)}</div>'
     if not standalone:
         return fragment
-    page_title = _esc(title if title is not None else f"Explanation ({items[0].method})")
+    return page(title if title is not None else f"Explanation ({items[0].method})", fragment)
+
+
+def page(title: str, fragment: str) -> str:
+    """A self-contained HTML page around ``fragment`` (already escaped HTML); ``title`` is
+    plain text and escaped here."""
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{page_title}</title>\n</head>\n"
+        f"<title>{_esc(title)}</title>\n</head>\n"
         f'<body style="margin:24px;background-color:#ffffff">\n{fragment}\n</body>\n</html>\n'
     )
 
