@@ -12,20 +12,30 @@ from 0, the order of the Pharaoh files of fast_align and awesome-align ("i-j") a
 :class:`workbench.data.ParallelPair`. Note the matrix is the other way round: its *rows*
 are target words, its columns source words.
 
-Pure NumPy: scoring needs no model.
+Scoring needs no model (pure NumPy) up to :func:`score_explanations`, which scores the
+matrices of :class:`workbench.explain.generation.GenerationExplanation` objects.
+:func:`alignment_study` runs a translator over a corpus split: it explains each gold pair
+(the reference forced through the decoder), scores every method and attention reading
+beside the random baseline, and measures comprehensiveness per target step beside random
+deletions.
 """
 
 from __future__ import annotations
 
 import numbers
+import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from workbench.data import check_count
 from workbench.errors import InputError
+
+if TYPE_CHECKING:
+    from workbench.explain.generation import GenerationExplanation
+    from workbench.seq2seq import Translator
 
 Link = tuple[int, int]
 MATRIX_METHODS = ("argmax-per-target", "argmax-per-source", "intersection", "threshold")
@@ -317,3 +327,262 @@ def _corpora(**arguments: Iterable | None) -> list[tuple[frozenset[Link], ...]]:
     if "possible" not in columns:
         columns["possible"] = columns["sure"]
     return list(zip(columns["predicted"], columns["sure"], columns["possible"], strict=True))
+
+
+# --- explanations of a translator, scored ---------------------------------------------------
+
+RANDOM = "random"
+
+
+def _gold_links(item: Any, k: int) -> Any:
+    """A pair's links (a ``ParallelPair`` or anything with ``.alignment``), or links as given."""
+    links = getattr(item, "alignment", item)
+    if isinstance(links, str | bytes):
+        raise InputError(f"gold[{k}] is text; give links as (source i, target j) pairs")
+    return links
+
+
+def score_explanations(
+    explanations: Sequence[GenerationExplanation],
+    gold: Sequence,
+    *,
+    per_layer: bool = True,
+    absolute: bool = False,
+    seed: int = 0,
+    repeats: int = 10,
+) -> dict[str, AlignmentScores]:
+    """Alignment scores of every matrix of ``explanations`` against ``gold`` links, and the
+    random baseline under ``"random"``.
+
+    ``gold`` holds, per explanation, its sentence's links (or its ``ParallelPair``); the
+    explanations must be of the gold targets (``explain_translation(..., target=gold)``),
+    so rows are gold target words. Each matrix gives one link per target word
+    (:func:`alignments_from_matrix`, ``"argmax-per-target"``); scores are summed over the
+    corpus. ``per_layer`` adds each layer's mean cross-attention in both readings;
+    ``absolute`` ranks the attribution methods' scores by magnitude (attention is never
+    negative, so it changes nothing there).
+    """
+    items = list(explanations)
+    golds = [_gold_links(g, k) for k, g in enumerate(gold)]
+    if len(items) != len(golds):
+        raise InputError(
+            f"{len(items)} explanations but {len(golds)} gold alignments; give one per sentence"
+        )
+    if not items:
+        raise InputError("there are no explanations to score; give at least one")
+    views = [e.views(per_layer=per_layer) for e in items]
+    names = list(dict.fromkeys(name for v in views for name in v))
+    for k, (e, links) in enumerate(zip(items, golds, strict=True)):
+        size = (len(e.target_tokens), len(e.source_words))
+        for i, j in _links(links, f"gold[{k}]"):
+            if i >= size[1] or j >= size[0]:
+                raise InputError(
+                    f"gold[{k}] links source word {i} to target word {j}, but explanation {k} "
+                    f"has {size[1]} source words and {size[0]} target tokens; explain the "
+                    "gold target (target=pair.target) of the same pair"
+                )
+    out = {}
+    for name in names:
+        missing = [k for k, v in enumerate(views) if name not in v]
+        if missing:
+            raise InputError(
+                f"explanation {missing[0]} has no {name!r} matrix; explain every sentence "
+                "with the same methods"
+            )
+        predicted = [
+            alignments_from_matrix(v[name], absolute=absolute and not name.startswith("attention"))
+            for v in views
+        ]
+        out[name] = alignment_scores(predicted, golds)
+    lengths = [(len(e.source_words), len(e.target_tokens)) for e in items]
+    out[RANDOM] = random_baseline(lengths, golds, seed=seed, repeats=repeats)
+    return out
+
+
+@dataclass
+class AlignmentStudy:
+    """What :func:`alignment_study` measured on a corpus split.
+
+    ``alignment``: per matrix (and ``"random"``), its :class:`AlignmentScores`;
+    ``alignment_absolute``: the attribution methods ranked by magnitude.
+    ``comprehensiveness``: per method, ``mean_drop`` (probability points a target token
+    loses, on average over steps, when the ``k`` source words the method ranks highest
+    for it are deleted), ``random_drop`` (the same for random words), ``difference`` and
+    its bootstrap ``interval`` over sentences, and ``steps`` counted. ``seconds``: time
+    spent per method over the whole split.
+    """
+
+    n: int
+    alignment: dict[str, AlignmentScores]
+    alignment_absolute: dict[str, AlignmentScores]
+    comprehensiveness: dict[str, dict[str, Any]]
+    seconds: dict[str, float]
+    settings: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "alignment": {name: s.as_dict() for name, s in self.alignment.items()},
+            "alignment_absolute": {
+                name: s.as_dict() for name, s in self.alignment_absolute.items()
+            },
+            "comprehensiveness": self.comprehensiveness,
+            "seconds": self.seconds,
+            "settings": self.settings,
+            "notes": self.notes,
+        }
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per matrix: AER, F1, precision, recall (signed and by magnitude where it
+        differs), comprehensiveness beside random, seconds."""
+        rows = []
+        for name, scores in self.alignment.items():
+            row: dict[str, Any] = {
+                "method": name,
+                "aer": scores.aer,
+                "f1": scores.f1,
+                "precision": scores.precision,
+                "recall": scores.recall,
+            }
+            if name in self.alignment_absolute:
+                row["aer_absolute"] = self.alignment_absolute[name].aer
+            if name in self.comprehensiveness:
+                c = self.comprehensiveness[name]
+                row |= {
+                    "comprehensiveness": c["mean_drop"],
+                    "random_drop": c["random_drop"],
+                    "difference": c["difference"],
+                    "low": c["interval"][0],
+                    "high": c["interval"][1],
+                }
+            # every attention view comes from the same forward pass
+            row["seconds"] = self.seconds.get("attention" if name.startswith("attention") else name)
+            rows.append(row)
+        return rows
+
+
+def alignment_study(
+    translator: Translator,
+    pairs: Sequence,
+    *,
+    methods: Sequence[str] | None = None,
+    n_steps: int = 32,
+    k: int = 1,
+    draws: int = 10,
+    seed: int = 0,
+    confidence: float = 0.95,
+    n_resamples: int = 1000,
+    progress: bool = True,
+) -> AlignmentStudy:
+    """Explain each gold pair with ``translator`` and score the explanations.
+
+    Each ``ParallelPair`` (with its gold ``alignment``) is explained with its reference
+    forced through the decoder (``explain_translation(..., target=pair.target)``), so the
+    rows are the gold target words. Returns an :class:`AlignmentStudy`: AER, F1, precision
+    and recall per method, per attention reading and layer, beside random links
+    (:func:`score_explanations`); comprehensiveness per target step (deleting the ``k``
+    top source words of the row) beside deleting ``k`` random ones (``draws`` per step),
+    with a bootstrap interval of the difference over sentences; seconds per method.
+
+    A pair whose words the tokenizers cut differently from its gold links (punctuation
+    glued to words) is skipped, with a note.
+    """
+    from workbench.evaluate import bootstrap_ci
+    from workbench.explain.generation import (
+        GENERATION_METHODS,
+        explain_translation,
+        step_comprehensiveness,
+    )
+    from workbench.progress import progress_bar
+
+    chosen = GENERATION_METHODS if methods is None else tuple(methods)
+    items = list(pairs)
+    if not items:
+        raise InputError("alignment_study needs at least one pair with gold alignments")
+    explanations, golds, drops, notes = [], [], [], []
+    seconds: dict[str, float] = {}
+    for index, pair in enumerate(progress_bar(items, show=progress, desc="explaining")):
+        if not hasattr(pair, "alignment") or not pair.alignment:
+            raise InputError(
+                f"pair {index} has no gold alignment; give ParallelPairs with alignments "
+                "(make_synthetic_corpus, or read_parallel_files with alignment_path)"
+            )
+        explanation = explain_translation(
+            translator, pair.source, target=pair.target, methods=chosen, n_steps=n_steps
+        )
+        sizes = (len(explanation.source_words), len(explanation.target_tokens))
+        if sizes != (len(pair.source.split()), len(pair.target.split())):
+            notes.append(
+                f"pair {index} skipped: the tokenizers cut it into {sizes[0]} source and "
+                f"{sizes[1]} target words, its gold links count whitespace tokens"
+            )
+            continue
+        for method, spent in explanation.settings["seconds"].items():
+            seconds[method] = seconds.get(method, 0.0) + spent
+        started = time.perf_counter()
+        drops.append(step_comprehensiveness(translator, explanation, k=k, draws=draws, seed=seed))
+        seconds["comprehensiveness"] = (
+            seconds.get("comprehensiveness", 0.0) + time.perf_counter() - started
+        )
+        explanations.append(explanation)
+        golds.append(pair.alignment)
+    if not explanations:
+        raise InputError("no pair could be scored: " + "; ".join(notes[:3]))
+    signed = score_explanations(explanations, golds, seed=seed)
+    by_magnitude = score_explanations(
+        explanations, golds, per_layer=False, absolute=True, seed=seed
+    )
+    absolute = {
+        name: scores
+        for name, scores in by_magnitude.items()
+        if name != RANDOM and not name.startswith("attention")
+    }
+    comprehensiveness = {}
+    for method in drops[0]:
+        if method == RANDOM:
+            continue
+        totals, counts, method_sum, random_sum = [], [], 0.0, 0.0
+        for per_step in drops:
+            finite = np.isfinite(per_step[method]) & np.isfinite(per_step[RANDOM])
+            method_sum += float(per_step[method][finite].sum())
+            random_sum += float(per_step[RANDOM][finite].sum())
+            totals.append(float((per_step[method] - per_step[RANDOM])[finite].sum()))
+            counts.append(int(finite.sum()))
+        steps = sum(counts)
+        entry: dict[str, Any] = {
+            "mean_drop": method_sum / steps if steps else float("nan"),
+            "random_drop": random_sum / steps if steps else float("nan"),
+            "difference": (method_sum - random_sum) / steps if steps else float("nan"),
+            "steps": steps,
+            "interval": [float("nan"), float("nan")],
+        }
+        if steps:
+            interval = bootstrap_ci(
+                lambda total, count: float(total.sum() / max(count.sum(), 1)),
+                totals,
+                counts,
+                n_resamples=n_resamples,
+                confidence=confidence,
+                seed=seed,
+            )
+            entry["interval"] = [interval.low, interval.high]
+        comprehensiveness[method] = entry
+    return AlignmentStudy(
+        n=len(explanations),
+        alignment=signed,
+        alignment_absolute=absolute,
+        comprehensiveness=comprehensiveness,
+        seconds=seconds,
+        settings={
+            "methods": list(chosen),
+            "n_steps": n_steps,
+            "k": k,
+            "draws": draws,
+            "seed": seed,
+            "confidence": confidence,
+            "links": "argmax per target word",
+            "target": "the gold target, forced through the decoder",
+        },
+        notes=notes,
+    )
