@@ -153,8 +153,8 @@ def test_a_point_picked_on_the_map_is_explained(panel):
     assert label.startswith("#7 ")
     panel.map_point.value = row
     assert panel.example_index.value == row
-    panel.example_method.value = "shap"
-    panel.shap_max_evals.value = 40
+    panel.example_method.value = "integrated-gradients"  # shap's first import takes seconds
+    panel.ig_steps.value = 4
     panel.map_explain_button.click()
     assert panel.error is None, panel.error
     assert panel.tabs.selected_index == 4
@@ -195,7 +195,8 @@ def test_a_pipeline_gets_no_gradients_and_influence_is_refused(reviews):
     assert odd in plain_text(panel.example_view.value)
     panel.show_influence.value = True
     panel.show_flip.value = False
-    panel.shap_max_evals.value = 40
+    panel.example_method.value = "lime"
+    panel.lime_num_samples.value = 50
     assert panel.explain_example()
     refusal = panel.example_errors["influential training examples"]
     assert "no torch network" in refusal
