@@ -34,6 +34,9 @@ def parse_args():
     parser.add_argument("--k", type=int, default=40, help="training reviews removed")
     parser.add_argument("--tests", type=int, default=3, help="test reviews traced")
     parser.add_argument(
+        "--first-test", type=int, default=0, help="index of the first test review traced"
+    )
+    parser.add_argument(
         "--layers",
         nargs="+",
         default=["last", "all"],
@@ -77,7 +80,8 @@ def main() -> int:
     )
     rows, checks = [], []
     started = time.perf_counter()
-    for number, text in enumerate(test.texts[: args.tests]):
+    chosen = test.texts[args.first_test : args.first_test + args.tests]
+    for number, text in enumerate(chosen, start=args.first_test):
         for layers in args.layers:
             check = removal_check(
                 texts,
