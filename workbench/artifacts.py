@@ -26,7 +26,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file
 
 from workbench.distributed import is_main_process
 from workbench.errors import InputError
@@ -342,6 +344,25 @@ def check_tensor_shapes(path: Path, expected: dict[str, tuple[int, ...]]) -> Non
         )
 
 
+def load_network(path: Path, build: Callable[[], Any]) -> Any:
+    """The network ``build()`` makes, holding the weights of ``path/model.safetensors``.
+
+    The shapes ``build()`` promises are compared with the file's header first, on the meta
+    device (see :func:`check_tensor_shapes`), so nothing is allocated for weights that do
+    not belong to the config; a corrupt or mismatched file is an :class:`InputError`.
+    """
+    weights = path / "model.safetensors"
+    with torch.device("meta"):  # shapes only: nothing is allocated until they match
+        promised = build().state_dict()
+    check_tensor_shapes(weights, {name: tuple(t.shape) for name, t in promised.items()})
+    network = build()
+    try:
+        network.load_state_dict(load_file(weights))
+    except (SafetensorError, RuntimeError, OSError) as exc:
+        raise InputError(f"{weights}: corrupt or does not match config.json ({exc})") from exc
+    return network
+
+
 def write_json(path: Path, payload: dict) -> None:
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -358,7 +379,8 @@ def read_json(path: Path) -> dict:
 
 def load_model(directory: str | os.PathLike, **kwargs: Any) -> Any:
     """Load any model directory: a workbench artifact (TextClassifier, TF-IDF, pretrained
-    encoder, seq2seq Translator) or a Hugging Face ``AutoModelForSequenceClassification`` directory."""
+    encoder, seq2seq Translator) or a Hugging Face ``AutoModelForSequenceClassification``
+    directory."""
     # The model classes import this module to save and check artifacts: import them here.
     from workbench.baselines import TfidfLogisticRegression
     from workbench.classifier import TextClassifier

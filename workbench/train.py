@@ -33,7 +33,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from workbench.artifacts import atomic_write
+from workbench.artifacts import atomic_write, read_json
 from workbench.batching import TokenizedDataset, make_loader
 from workbench.config import TrainConfig
 from workbench.distributed import Ranks, gather_across_ranks, setup, sum_across_ranks
@@ -108,6 +108,17 @@ class History:
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+    @classmethod
+    def from_artifact(cls, path: Path) -> History:
+        """The history an artifact's ``metrics.json`` holds (empty when it has none)."""
+        history = read_json(path / "metrics.json").get("history", {})
+        try:
+            return cls(**history)
+        except TypeError as exc:
+            raise InputError(
+                f"{path}/metrics.json: malformed training history ({exc}); save the model again"
+            ) from exc
 
 
 def _lr_lambda(warmup_steps: int, total_steps: int):
@@ -304,20 +315,11 @@ class Task:
         """Raise :class:`InputError` when ``train_data`` cannot be trained on."""
         raise NotImplementedError
 
-    def make_loader(
-        self,
-        data: Any,
-        batch_size: int,
-        pad_id: int,
-        *,
-        shuffle: bool,
-        seed: int = 0,
-        num_replicas: int = 1,
-        rank: int = 0,
-        pin_memory: bool = False,
-    ) -> Any:
-        """Batches of ``data`` (bucketed, padded with ``pad_id``), this rank's share."""
-        raise NotImplementedError
+    def make_loader(self, data: Any, batch_size: int, pad_id: int, **options: Any) -> Any:
+        """Batches of ``data``, bucketed and padded with ``pad_id``: this rank's share.
+        ``options`` are :func:`workbench.batching.make_loader`'s (``shuffle``, ``seed``,
+        ``num_replicas``, ``rank``, ``pin_memory``)."""
+        return make_loader(data, batch_size, pad_id, **options)
 
     def loss(self, model: nn.Module, batch: dict, config: TrainConfig) -> torch.Tensor:
         """The training loss of one batch already on the device (inside autocast)."""
@@ -337,29 +339,6 @@ class ClassificationTask(Task):
 
     def check(self, train_data: TokenizedDataset) -> None:
         _check_training_data(train_data)
-
-    def make_loader(
-        self,
-        data: TokenizedDataset,
-        batch_size: int,
-        pad_id: int,
-        *,
-        shuffle: bool,
-        seed: int = 0,
-        num_replicas: int = 1,
-        rank: int = 0,
-        pin_memory: bool = False,
-    ) -> Any:
-        return make_loader(
-            data,
-            batch_size,
-            pad_id,
-            shuffle=shuffle,
-            seed=seed,
-            num_replicas=num_replicas,
-            rank=rank,
-            pin_memory=pin_memory,
-        )
 
     def loss(self, model: nn.Module, batch: dict, config: TrainConfig) -> torch.Tensor:
         logits = model(batch["input_ids"], batch["attention_mask"]).logits

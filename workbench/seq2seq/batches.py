@@ -102,28 +102,8 @@ class Seq2SeqTask(Task):
         if len(train_data) == 0:
             raise InputError("training data needs at least one (source, target) pair")
 
-    def make_loader(
-        self,
-        data: PairDataset,
-        batch_size: int,
-        pad_id: int,
-        *,
-        shuffle: bool,
-        seed: int = 0,
-        num_replicas: int = 1,
-        rank: int = 0,
-        pin_memory: bool = False,
-    ) -> Any:
-        return make_pair_loader(
-            data,
-            batch_size,
-            pad_id,
-            shuffle=shuffle,
-            seed=seed,
-            num_replicas=num_replicas,
-            rank=rank,
-            pin_memory=pin_memory,
-        )
+    def make_loader(self, data: PairDataset, batch_size: int, pad_id: int, **options: Any) -> Any:
+        return make_pair_loader(data, batch_size, pad_id, **options)
 
     def loss(self, model: nn.Module, batch: dict, config: TrainConfig) -> torch.Tensor:
         logits = model(**{k: batch[k] for k in _INPUTS}).logits

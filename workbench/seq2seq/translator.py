@@ -28,14 +28,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from sklearn.base import BaseEstimator
 
 from workbench.artifacts import (
     ARTIFACT_FORMAT,
     check_artifact,
-    check_tensor_shapes,
+    load_network,
     read_json,
     write_artifact,
     write_json,
@@ -544,25 +543,8 @@ class Translator(BaseEstimator):
                 "[EOS]); the files do not belong together: save the model again"
             )
         translator.source_tokenizer_, translator.target_tokenizer_ = source, target
-        with torch.device("meta"):  # shapes only: nothing is allocated until they match
-            promised = Seq2SeqTransformer(model_config).state_dict()
-        check_tensor_shapes(
-            path / "model.safetensors", {name: tuple(t.shape) for name, t in promised.items()}
-        )
-        translator.network_ = Seq2SeqTransformer(model_config)
-        try:
-            translator.network_.load_state_dict(load_file(path / "model.safetensors"))
-        except (SafetensorError, RuntimeError, OSError) as exc:
-            raise InputError(
-                f"{path}/model.safetensors: corrupt or does not match config.json ({exc})"
-            ) from exc
+        translator.network_ = load_network(path, lambda: Seq2SeqTransformer(model_config))
         translator.device_ = resolve_device(device)
         translator.network_.to(translator.device_).eval()
-        history = read_json(path / "metrics.json").get("history", {})
-        try:
-            translator.history_ = History(**history)
-        except TypeError as exc:
-            raise InputError(
-                f"{path}/metrics.json: malformed training history ({exc}); save the model again"
-            ) from exc
+        translator.history_ = History.from_artifact(path)
         return translator
