@@ -282,6 +282,11 @@ def _inputs(translator: Translator, source: str, target: str | None) -> _Inputs:
     else:
         if not isinstance(target, str):
             raise InputError(f"target must be a string, got {type(target).__name__}")
+        if not target.strip():
+            raise InputError(
+                "the target to explain has no words; give a translation, or target=None to "
+                "explain the model's own"
+            )
         check_text(target)
         encoded = translator.target_tokenizer_.encode(target)
         tokens = [w.text for w in encoded.words]
