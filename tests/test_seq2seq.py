@@ -332,3 +332,5 @@ def test_seq2seq_config_round_trips_and_checks_its_values():
         Seq2SeqConfig(num_decoder_layers=0)
     for preset in SEQ2SEQ_PRESETS.values():
         Seq2SeqConfig(**preset)
+    defaults = Seq2SeqConfig().to_dict()
+    assert {k: defaults[k] for k in SEQ2SEQ_PRESETS["synthetic"]} == SEQ2SEQ_PRESETS["synthetic"]
