@@ -172,6 +172,7 @@ class AnalysisPanel(Panel):
         max_texts: int = 40,
         max_cases: int = 50,
         max_map_points: int = 2000,
+        influence_layers: str = "all",
         seed: int = 0,
         background: bool = True,
     ) -> None:
@@ -193,6 +194,7 @@ class AnalysisPanel(Panel):
         self.positive, self.negative = positive, negative
         self.n_bootstrap, self.seed = n_bootstrap, seed
         self.max_map_points = max_map_points
+        self.influence_layers = influence_layers
         self.methods = supported_methods(model)
 
         self.suggested = suggested_slices(examples)
@@ -900,6 +902,7 @@ class AnalysisPanel(Panel):
             # None: influence() says what is missing (checkpoints, or a torch network)
             [] if self.checkpoints is None else self.checkpoints,
             top=5,
+            layers=self.influence_layers,  # type: ignore[arg-type]
             progress=False,
         )
         self.influence_result = result
@@ -1009,7 +1012,9 @@ def analysis_panel(
         options: ``positive``/``negative`` (the model's sentiment classes when its class
             names do not say, for the behavioural tests), ``n_bootstrap`` (200),
             ``max_texts`` (texts explained for global words, 40), ``max_cases`` (cases per
-            behavioural test, 50), ``max_map_points`` (2000), ``seed``, ``background``
+            behavioural test, 50), ``max_map_points`` (2000), ``influence_layers``
+            (``"all"``, every parameter, or ``"last"``, the head only: several times faster,
+            see :func:`~workbench.analysis.influence.influence`), ``seed``, ``background``
             (False: buttons block instead of using a thread).
 
     Returns:
