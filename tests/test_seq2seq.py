@@ -207,6 +207,20 @@ def test_teacher_forced_accuracy_is_greedy_exact_match(translator):
     assert metrics["accuracy"] == translator.evaluate(wrong)["exact_match"] == 0.5
 
 
+def test_forced_inputs_reproduce_the_translation_in_one_pass(translator):
+    for text, max_length in [("the cat sees a dog", None), ("a dog sees the cat", 3)]:
+        [result] = translator.translate([text], max_length=max_length)
+        inputs = translator.forced_inputs(result)
+        with torch.no_grad():
+            out = translator.network_(
+                inputs["input_ids"], decoder_input_ids=inputs["decoder_input_ids"]
+            )
+        assert out.logits.argmax(-1).tolist() == inputs["labels"].tolist()
+        picked = out.logits.log_softmax(-1).gather(-1, inputs["labels"][..., None])
+        # the start and padding tokens are never generated: their logits do not count
+        assert float(picked.sum()) <= result.score + 1e-4
+
+
 def test_fit_takes_two_lists_and_a_validation_tuple():
     sources, targets = [s for s, _ in PAIRS], [t for _, t in PAIRS]
     model = Translator(

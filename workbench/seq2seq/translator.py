@@ -431,6 +431,29 @@ class Translator(BaseEstimator):
             tuple(notes),
         )
 
+    def forced_inputs(self, translation: Translation) -> dict[str, torch.Tensor]:
+        """The network's inputs that reproduce ``translation`` in one teacher-forced pass.
+
+        ``input_ids`` (1, S) are the source as read; ``decoder_input_ids`` (1, T) the start
+        token and the generated tokens; ``labels`` (1, T) the token each decoder position
+        produced: the generated tokens, then ``[EOS]`` when decoding ended there (a
+        translation cut at ``max_length`` has no ``[EOS]``, and its last token is not fed
+        back). Explainers run the forward on these and read position ``i``'s logits for
+        target token ``i``.
+        """
+        check_fitted(self, "network_")
+        config = self.network_.config
+        ids = list(translation.token_ids)
+        if translation.stop_reason == LENGTH_REASON:
+            decoder, labels = [config.bos_token_id, *ids[:-1]], ids
+        else:
+            decoder, labels = [config.bos_token_id, *ids], [*ids, config.eos_token_id]
+        return {
+            "input_ids": torch.tensor([list(translation.source_ids)], device=self.device_),
+            "decoder_input_ids": torch.tensor([decoder], device=self.device_),
+            "labels": torch.tensor([labels], device=self.device_),
+        }
+
     def reference_tokens(self, text: str) -> list[str]:
         """A reference translation's word units as the model writes them (NFC, and lower
         case when the target tokenizer folds case): what exact match compares with."""
