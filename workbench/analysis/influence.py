@@ -28,10 +28,10 @@ chunks of at most 512 MB). ``"last"`` uses the weight of the linear head only, w
 the loss gradient at the logits, so a training example costs one forward pass per
 checkpoint: on the 1,280 embedded training reviews with 5 checkpoints of the tiny
 transformer, 5.2 s against 46 s for ``"all"`` (0.4 and 8.6 trainings' time). It is the faster
-answer, not the same one: on a well-fitted tiny transformer (the 300-text cue-word corpus
-of the tests) its top proponents of a positive prediction were *negative* training texts,
-because dot products of pooled vectors can be negative, while ``"all"`` listed texts of
-the predicted label. Captum fits the workbench's networks once they are wrapped to return
+answer, not the same one: on a tiny transformer fitted to 300 texts of the tests' cue-word
+corpus, its top 10 proponents of each positive prediction were all *negative* training
+texts (dot products of pooled vectors can be negative), while ``"all"`` listed mostly
+texts of the predicted label. Captum fits the workbench's networks once they are wrapped to return
 logits (:class:`_Logits`) and fed padded batches of ``(input_ids, attention_mask,
 label)``, so the scores are Captum's; the tests check both settings against a direct
 computation of the formula above. Costs and the removal check on the embedded reviews:
@@ -44,9 +44,9 @@ On the embedded reviews (``benchmarks/influence_check.py``, k = 40 of 1,280, 5 s
 top proponents by ``"all"`` flipped the first test review's prediction in 5 of 5 seeds
 (mean drop 0.98) where random removal moved it by 0.15 on average (median 0.016); on the
 next two test reviews, predicted at 0.99, neither removal moved the prediction in most
-seeds (proponents: mean drops -0.004 and 0.002; random: 0.02 and 0.17, from one seed each
-where the retrained model flipped on its own). That is why random removal is measured
-beside it, and why the check is reported per text.
+seeds (proponents: mean drops -0.004 and 0.002; random: 0.02 and 0.17, each mostly from
+one seed: a drop of 0.11, and a retrained model that flipped to the other label on its
+own). That is why random removal is measured beside it, and the check reported per text.
 
 Models: the from-scratch :class:`~workbench.classifier.TextClassifier` and a fine-tuned
 pretrained encoder (``PretrainedEncoderClassifier(mode="finetune")``: its fit takes the same
