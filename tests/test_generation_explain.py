@@ -258,6 +258,26 @@ def test_bad_input(translator):
     other = explain_translation(translator, "the cat sleeps", target="mizi ka qwerty", n_steps=4)
     assert any("qwerty" in note for note in other.notes)
 
+    # a target as long as the model's positions (20): the last token has no next position
+    full = explain_translation(translator, "the cat sleeps", target=" ".join(["mizi"] * 25))
+    assert len(full.target_tokens) == 20 and any("first 20 are explained" in n for n in full.notes)
+    assert full.eos_probability is None and any("last position" in n for n in full.notes)
+    shifted = full.matrices["attention-shifted"]
+    assert np.isnan(shifted[-1]).all() and np.isfinite(shifted[:-1]).all()
+
+
+def test_a_translation_ended_at_once_has_no_rows(translator, monkeypatch):
+    from workbench.seq2seq import Translation
+
+    def ends_at_once(texts, **kwargs):
+        return [Translation(texts[0], (), (), (), (), "eos", -0.1)]
+
+    monkeypatch.setattr(translator, "translate", ends_at_once)
+    e = explain_translation(translator, "the cat sleeps")
+    assert e.target_tokens == [] and any("at once" in note for note in e.notes)
+    assert all(m.shape == (0, 3) for m in e.matrices.values())
+    assert json.dumps(e.to_dict(), allow_nan=False) and "wb-generation" in e.to_html()
+
 
 # --- scoring against gold alignments ------------------------------------------------------
 

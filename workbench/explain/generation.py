@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from workbench.batching import pad_batch
 from workbench.data import check_count
 from workbench.errors import InputError
 from workbench.estimators import check_fitted
@@ -353,8 +354,6 @@ class _Scorer:
     @torch.no_grad()
     def sources(self, source_ids: Sequence[Sequence[int]]) -> torch.Tensor:
         """(B, Td) log p of every label, each row with its own source ids (``[CLS]`` first)."""
-        from workbench.batching import pad_batch
-
         input_ids, mask = pad_batch([list(ids) for ids in source_ids], self.config.pad_token_id)
         B = input_ids.shape[0]
         logits = self.network(
@@ -403,7 +402,7 @@ def _integrated_gradients(
         baselines=(absent, blank),
         target=steps,
         n_steps=n_steps,
-        internal_batch_size=max(T, 2048),
+        internal_batch_size=max(T, 1024),  # bounds memory on long targets
         return_convergence_delta=True,
     )
     with torch.no_grad():
@@ -502,6 +501,12 @@ def explain_translation(
             Default: the model's own greedy translation.
         methods: any of ``GENERATION_METHODS``; ``"attention"`` gives both readings.
         n_steps: integrated gradients' Gauss–Legendre steps.
+
+    Bad input: an empty source (or an explicitly empty target) is an ``InputError``.
+    Source words never seen in training are read and scored as ``[UNK]``, with a note;
+    words past ``max_source_length`` get NaN, with a note; a target longer than the
+    model's positions is cut, with a note; a translation the model ended at once has no
+    rows. Each matrix's cost is in ``settings["seconds"]``.
     """
     methods = _check_methods(methods)
     n_steps = check_count("n_steps", n_steps, 1)
