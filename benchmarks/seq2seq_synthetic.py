@@ -98,6 +98,9 @@ def main() -> None:
     for name in MODEL_FIELDS:
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=preset[name])
     parser.add_argument("--dropout", type=float, default=Seq2SeqConfig().dropout)
+    parser.add_argument(
+        "--positions", choices=("learned", "sinusoidal"), default=Seq2SeqConfig().positions
+    )
     parser.add_argument("--epochs", type=int, default=SEQ2SEQ_RECIPE["num_epochs"])
     parser.add_argument("--batch-size", type=int, default=SEQ2SEQ_RECIPE["batch_size"])
     parser.add_argument("--lr", type=float, default=SEQ2SEQ_RECIPE["learning_rate"])
@@ -113,7 +116,9 @@ def main() -> None:
 
     corpus = make_synthetic_corpus()
     model_config = Seq2SeqConfig(
-        **{name: getattr(args, name) for name in MODEL_FIELDS}, dropout=args.dropout
+        **{name: getattr(args, name) for name in MODEL_FIELDS},
+        dropout=args.dropout,
+        positions=args.positions,
     )
     train_config = TrainConfig.from_dict(
         {

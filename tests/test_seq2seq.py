@@ -4,6 +4,7 @@ model that learns a few pairs, the artifact round trip and the bad inputs of iss
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -85,8 +86,9 @@ def translator() -> Translator:
 # --- the network --------------------------------------------------------------------
 
 
-def test_causal_masking_a_later_target_token_leaves_earlier_logits_unchanged():
-    network, batch = make_network(), make_batch()
+@pytest.mark.parametrize("positions", ["learned", "sinusoidal"])
+def test_causal_masking_a_later_target_token_leaves_earlier_logits_unchanged(positions):
+    network, batch = make_network(replace(CONFIG, positions=positions)), make_batch()
     before = forward(network, batch).logits
     for position in (1, 4, 7):
         changed = dict(batch)
@@ -110,9 +112,9 @@ def test_a_changed_source_token_changes_every_target_position():
     assert not torch.isclose(after[0], before[0]).all(dim=-1).any()
 
 
-@pytest.mark.parametrize("with_presence", [False, True])
-def test_sdpa_path_equals_the_weights_path(with_presence):
-    network, batch = make_network(), make_batch()
+@pytest.mark.parametrize(("with_presence", "positions"), [(False, "learned"), (True, "sinusoidal")])
+def test_sdpa_path_equals_the_weights_path(with_presence, positions):
+    network, batch = make_network(replace(CONFIG, positions=positions)), make_batch()
     extra = {}
     if with_presence:
         extra["presence"] = torch.rand(
@@ -256,6 +258,17 @@ def test_save_and_load_round_trip_without_pickle(translator, tmp_path):
         translator.translate(texts, beam_size=2), loaded.translate(texts, beam_size=2), strict=True
     ):
         assert mine == theirs
+
+
+def test_fixed_positions_are_not_saved_and_come_back_on_load(tmp_path):
+    model = Translator(
+        Seq2SeqConfig(**SEQ2SEQ_PRESETS["tiny"], positions="sinusoidal"),
+        TrainConfig(num_epochs=2, batch_size=4, device="cpu"),
+    ).fit(PAIRS, val_size=0, progress=False)
+    path = model.save(tmp_path / "model")
+    assert not any("position" in name for name in load_file(path / "model.safetensors"))
+    texts = [s for s, _ in PAIRS]
+    assert Translator.load(path).translate(texts) == model.translate(texts)
 
 
 def test_a_translator_artifact_is_not_a_classifier(translator, tmp_path):

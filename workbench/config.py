@@ -216,6 +216,10 @@ class Seq2SeqConfig(_JsonConfig):
     num_decoder_layers: int = 2
     # On embeddings, attention weights, residual branches (not on the output layer).
     dropout: float = 0.1
+    # "learned": a trained vector per position, as the classifier's; "sinusoidal": the fixed
+    # sines and cosines of Vaswani et al. 2017 (defined at every position, also those longer
+    # than any training sentence; token vectors are then scaled by sqrt(d_model)).
+    positions: Literal["learned", "sinusoidal"] = "learned"
     # The target tokenizer's ids: padding, the start token ([CLS]) and end of sequence.
     pad_token_id: int = 0
     bos_token_id: int = 2

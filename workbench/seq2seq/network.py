@@ -17,6 +17,7 @@ vocabulary.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -72,8 +73,12 @@ class Seq2SeqTransformer(nn.Module):
         d, pad = config.d_model, config.pad_token_id
         self.source_embedding = nn.Embedding(config.source_vocab_size, d, padding_idx=pad)
         self.target_embedding = nn.Embedding(config.target_vocab_size, d, padding_idx=pad)
-        self.source_position = nn.Embedding(config.max_source_length, d)
-        self.target_position = nn.Embedding(config.max_target_length, d)
+        if config.positions == "learned":
+            self.source_position = nn.Embedding(config.max_source_length, d)
+            self.target_position = nn.Embedding(config.max_target_length, d)
+        else:  # fixed, so not saved with the weights
+            table = sinusoidal_positions(max(config.max_source_length, config.max_target_length), d)
+            self.register_buffer("position_table", table, persistent=False)
         self.embedding_dropout = nn.Dropout(config.dropout)
         self.encoder = nn.ModuleList(Block(config) for _ in range(config.num_encoder_layers))
         self.encoder_norm = nn.LayerNorm(d)
@@ -84,6 +89,15 @@ class Seq2SeqTransformer(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+    def _place(self, tokens: torch.Tensor, side: str) -> torch.Tensor:
+        """Token vectors (B, T, C) plus their positions' vectors."""
+        T = tokens.shape[1]
+        if self.config.positions == "sinusoidal":
+            table: torch.Tensor = self.position_table  # type: ignore[assignment]
+            return tokens * math.sqrt(self.config.d_model) + table[:T].to(tokens.dtype)
+        embedding = self.source_position if side == "source" else self.target_position
+        return tokens + embedding(torch.arange(T, device=tokens.device))
 
     def encode(
         self,
@@ -106,8 +120,7 @@ class Seq2SeqTransformer(nn.Module):
             attention_mask = torch.ones(B, S, dtype=torch.bool, device=input_ids.device)
         mask = attention_mask.bool()
         tokens = self.source_embedding(input_ids) if inputs_embeds is None else inputs_embeds
-        positions = self.source_position(torch.arange(S, device=input_ids.device))  # (S, C)
-        x = self.embedding_dropout(tokens + positions)  # (B, S, C)
+        x = self.embedding_dropout(self._place(tokens, "source"))  # (B, S, C)
         key_mask = mask[:, None, None, :]  # (B, 1, 1, S)
         if presence is not None:
             key_mask = presence_bias(mask, presence, x.dtype)
@@ -140,8 +153,7 @@ class Seq2SeqTransformer(nn.Module):
             if decoder_inputs_embeds is None
             else decoder_inputs_embeds
         )
-        positions = self.target_position(torch.arange(T, device=decoder_input_ids.device))
-        x = self.embedding_dropout(tokens + positions)  # (B, T, C)
+        x = self.embedding_dropout(self._place(tokens, "target"))  # (B, T, C)
         key_mask = decoder_attention_mask.bool()[:, None, None, :]  # (B, 1, 1, T)
         memory_mask = encoded.key_mask
         if memory_mask.shape[0] != B:  # one source read by several beams
@@ -206,6 +218,17 @@ class Seq2SeqTransformer(nn.Module):
         if labels is not None:
             out.loss = sequence_loss(out.logits, labels)
         return out
+
+
+def sinusoidal_positions(length: int, d_model: int) -> torch.Tensor:
+    """(length, d_model): sin on even, cos on odd dimensions, wavelengths from 2π to
+    10000·2π (Vaswani et al. 2017)."""
+    position = torch.arange(length, dtype=torch.float32)[:, None]
+    frequency = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))
+    table = torch.zeros(length, d_model)
+    table[:, 0::2] = torch.sin(position * frequency)
+    table[:, 1::2] = torch.cos(position * frequency[: d_model // 2])
+    return table
 
 
 def sequence_loss(
