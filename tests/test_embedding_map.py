@@ -8,6 +8,7 @@ logits, the map's coordinates are scikit-learn's PCA of the same matrix.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 import types
@@ -22,7 +23,6 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-import workbench.analysis.embedding_map as emap_module
 from workbench import TextClassifier
 from workbench.analysis import Examples, Slice
 from workbench.analysis.embedding_map import (
@@ -37,6 +37,9 @@ from workbench.errors import InputError
 from workbench.explain.render import BLUE, RED
 
 BLUE_HEX, RED_HEX = "#{:02x}{:02x}{:02x}".format(*BLUE), "#{:02x}{:02x}{:02x}".format(*RED)
+
+# The module, not the function of the same name that workbench.analysis exports.
+emap_module = importlib.import_module("workbench.analysis.embedding_map")
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +95,7 @@ def test_the_representation_is_what_the_head_reads(name, trained_clf, variants, 
 
 def test_a_long_run_shows_an_estimate_first(trained_clf, heldout, monkeypatch, caplog):
     monkeypatch.setattr(emap_module, "PROGRESS_FROM", 10)
-    with caplog.at_level(logging.INFO, logger="workbench.analysis.word_attributions"):
+    with caplog.at_level(logging.INFO, logger="workbench"):
         vectors = representations(trained_clf, heldout[0] * 12, progress=True)
     assert vectors.shape[0] == len(heldout[0]) * 12
     # the first piece (32 texts) is timed and the whole run extrapolated, before the rest

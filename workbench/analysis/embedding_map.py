@@ -54,14 +54,13 @@ from scipy import sparse
 
 from workbench.analysis.examples import PROGRESS_FROM, Examples
 from workbench.analysis.slices import Slice
-from workbench.analysis.word_attributions import GREY, _announce, _count, _duration, _pieces
 from workbench.batching import batched_logits
 from workbench.calibration import scaled_softmax
 from workbench.data import as_text_list, check_count, plain
 from workbench.errors import InputError
 from workbench.estimators import TextModel, check_fitted
-from workbench.explain.render import BLUE, RED
-from workbench.progress import progress_bar
+from workbench.explain.render import BLUE, GREY, RED
+from workbench.progress import announce, duration, plural, progress_bar, timed_pieces
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -77,6 +76,9 @@ __all__ = [
 
 Method = Literal["pca", "umap", "auto"]
 
+# Texts per model call: a small first piece, timed for the estimate, then larger ones.
+FIRST_PIECE = 32
+PIECE_TEXTS = 512
 # TF-IDF vectors are reduced to at most this many SVD components (latent semantic analysis).
 SVD_COMPONENTS = 100
 # Query rows x training rows of cosine similarities held at once (float32: 64 MB).
@@ -264,7 +266,7 @@ class _SparseFeatureEncoder(_Encoder):
             kept = float(self.svd.explained_variance_ratio_.sum())
             self.space = (
                 f"{self.name} vectors ({n_terms} terms) reduced to {size} dimensions by "
-                f"TruncatedSVD fitted on {_count(len(texts), 'text')} ({kept:.0%} of the "
+                f"TruncatedSVD fitted on {plural(len(texts), 'text')} ({kept:.0%} of the "
                 "variance kept); the model's regression reads the full vectors"
             )
         return self.svd.transform(matrix).astype(np.float32)
@@ -279,7 +281,7 @@ def _in_pieces(texts: list[str], run: Callable[[list[str]], Any], progress: bool
     bar = progress_bar(total=len(texts), show=show, desc=desc, unit="text")
     started = time.perf_counter()
     try:
-        for number, (begin, end) in enumerate(_pieces(len(texts))):
+        for number, (begin, end) in enumerate(timed_pieces(len(texts), FIRST_PIECE, PIECE_TEXTS)):
             piece_started = time.perf_counter()
             yield run(texts[begin:end]), begin, end
             bar.update(end - begin)
@@ -287,9 +289,9 @@ def _in_pieces(texts: list[str], run: Callable[[list[str]], Any], progress: bool
                 now = time.perf_counter()
                 rate = (now - piece_started) / max(sum(map(len, texts[begin:end])), 1)
                 left = rate * sum(map(len, texts[end:]))
-                _announce(
-                    f"{desc} of {_count(len(texts), 'text')}: about "
-                    f"{_duration(now - started + left)} in all (the first {end} took "
+                announce(
+                    f"{desc} of {plural(len(texts), 'text')}: about "
+                    f"{duration(now - started + left)} in all (the first {end} took "
                     f"{now - started:.2f} s; extrapolated by their length)",
                     bar,
                     show,

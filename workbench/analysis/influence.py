@@ -72,14 +72,13 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.utils.data import DataLoader
 
-from workbench.analysis.word_attributions import _announce, _duration
 from workbench.artifacts import atomic_write
 from workbench.batching import pad_batch
 from workbench.config import ModelConfig, TrainConfig
 from workbench.data import as_text_list, check_count, plain, plain_labels
 from workbench.errors import InputError
 from workbench.estimators import TextModel, check_fitted
-from workbench.progress import progress_bar
+from workbench.progress import announce, duration, progress_bar
 from workbench.threads import CpuThreads
 from workbench.train import Callback, TrainState
 
@@ -543,9 +542,9 @@ def influence(
             bar.update(len(rows))
             if number == 0 and len(order) >= ESTIMATE_FROM and end < len(order):
                 elapsed = time.perf_counter() - started
-                _announce(
+                announce(
                     f"influence ({layers}, {len(kept)} checkpoints) over {len(train)} training "
-                    f"texts: about {_duration(elapsed * len(order) / end)} in all (the first "
+                    f"texts: about {duration(elapsed * len(order) / end)} in all (the first "
                     f"{end} took {elapsed:.1f} s)",
                     bar,
                     progress,

@@ -40,8 +40,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from workbench.analysis import embedding_map as maps
 from workbench.analysis.discovery import discover_slices
+from workbench.analysis.embedding_map import EmbeddingMap
+from workbench.analysis.embedding_map import embedding_map as map_representations
 from workbench.analysis.examples import Examples
 from workbench.analysis.slices import (
     Slice,
@@ -52,10 +53,7 @@ from workbench.analysis.slices import (
 )
 from workbench.analysis.word_attributions import (
     GlobalAttributions,
-    _announce,
     _check_settings,
-    _count,
-    _duration,
     global_attributions,
 )
 from workbench.compare.result import json_safe
@@ -64,7 +62,7 @@ from workbench.errors import InputError, describe_error
 from workbench.estimators import TextModel, check_fitted
 from workbench.explain.methods import GRADIENT_METHODS, PERTURBATION_METHODS, unsupported_message
 from workbench.explain.render import _CARD, BLUE, INK, MUTED, RED, _esc, page, shade
-from workbench.progress import progress_bar
+from workbench.progress import announce, duration, plural, progress_bar
 
 __all__ = [
     "ATTRIBUTION_METHODS",
@@ -122,7 +120,7 @@ class AnalysisReport:
     discovered_slices: SliceReport | None = None
     global_attributions: GlobalAttributions | None = None
     behaviour_tests: list[dict] | None = None
-    embedding_map: maps.EmbeddingMap | None = field(default=None, repr=False)
+    embedding_map: EmbeddingMap | None = field(default=None, repr=False)
     notes: list[str] = field(default_factory=list)
     seconds: dict = field(default_factory=dict)
 
@@ -179,7 +177,7 @@ class AnalysisReport:
         result = self.global_attributions
         if result is not None:
             lines.append(
-                f"global_attributions: {result.method} over {_count(result.n_texts, 'text')}, "
+                f"global_attributions: {result.method} over {plural(result.n_texts, 'text')}, "
                 f"in {result.units} points, texts per class: {result.over}; words seen fewer "
                 f"than {result.min_count} times are marked rare; {result.confidence:.0%} "
                 f"{result.interval} intervals" + "".join(f"; {note}" for note in result.notes)
@@ -268,9 +266,9 @@ def score_examples(
         model.predict_proba(text_list[:_PROBE_TEXTS])
         elapsed = time.perf_counter() - started
         bar = progress_bar(total=0, show=False)
-        _announce(
-            f"predicting {_count(len(text_list), 'text')}: about "
-            f"{_duration(elapsed * len(text_list) / _PROBE_TEXTS)} (the first {_PROBE_TEXTS} "
+        announce(
+            f"predicting {plural(len(text_list), 'text')}: about "
+            f"{duration(elapsed * len(text_list) / _PROBE_TEXTS)} (the first {_PROBE_TEXTS} "
             f"took {elapsed:.2f} s)",
             bar,
             True,
@@ -449,7 +447,7 @@ def analyze(
             source=examples.source,
         )
         try:
-            report.embedding_map = maps.embedding_map(
+            report.embedding_map = map_representations(
                 model, mapped, method="pca", seed=seed, progress=progress
             )
         except InputError as err:  # e.g. a model without a representation to read
@@ -710,7 +708,7 @@ def _attributions_html(result: GlobalAttributions) -> str:
             f'margin:0 24px 8px 0">{"".join(parts)}</div>'
         )
     caption = _muted(
-        f"{result.method} over {_count(result.n_texts, 'text')} ({result.units} points; "
+        f"{result.method} over {plural(result.n_texts, 'text')} ({result.units} points; "
         f"texts per class: {result.over}); the {_TOP_WORDS} words with the largest mean "
         f"towards and against each class, words seen fewer than {result.min_count} times "
         "left out. Hover over a mean for its interval."
@@ -779,7 +777,7 @@ _PALETTE = (
 )
 
 
-def _map_html(emap: maps.EmbeddingMap) -> str:
+def _map_html(emap: EmbeddingMap) -> str:
     """The map as an inline SVG scatter: blue right, red wrong (with labels), else one
     colour per predicted class; each point's text and labels in its tooltip."""
     frame = emap.to_frame()

@@ -44,7 +44,6 @@ import html
 import inspect
 import logging
 import math
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -62,8 +61,8 @@ from workbench.estimators import TextModel, check_fitted
 from workbench.explain.base import Explanation, FailedExplanation
 from workbench.explain.gradients import PATH_POWER, _Inputs, _network_inputs, _word_scores
 from workbench.explain.methods import METHODS, explain, unsupported_message
-from workbench.explain.render import BLUE, RED
-from workbench.progress import progress_bar
+from workbench.explain.render import BLUE, GREY, RED
+from workbench.progress import announce, duration, plural, progress_bar, timed_pieces
 from workbench.threads import CpuThreads
 
 if TYPE_CHECKING:
@@ -98,8 +97,6 @@ _PIECE_TEXTS = 512
 # Integrated gradients: token positions (texts x path steps x padded length) per forward
 # pass; bounds memory (~1 GB of activations for the default model) and keeps batches large.
 IG_MAX_TOKENS = 16_384
-# Bars of a word with no effect either way (as in workbench.explain.figures).
-GREY = (150, 150, 150)
 
 _FRAME_COLUMNS = [
     "class",
@@ -210,9 +207,9 @@ def batched_integrated_gradients(
             done_tokens += sum(prepared[i].input_ids.shape[1] for i in batch)
             if number == 0 and estimate and len(text_list) >= ESTIMATE_FROM:
                 elapsed = time.perf_counter() - started
-                _announce(
-                    f"integrated gradients (batched) over {_count(len(order), 'text')}: about "
-                    f"{_duration(elapsed * total_tokens / max(done_tokens, 1))} in all "
+                announce(
+                    f"integrated gradients (batched) over {plural(len(order), 'text')}: about "
+                    f"{duration(elapsed * total_tokens / max(done_tokens, 1))} in all "
                     f"(the first {len(batch)} texts took {elapsed:.1f} s; extrapolated by "
                     "their number of tokens)",
                     bar,
@@ -818,12 +815,12 @@ def global_attributions(
     if method == "lime":
         settings = {**settings, "seed": seed}  # one seed: LIME's sampling and the bootstrap
     occurrences = _Occurrences(over, labels, len(texts), punctuation)
-    announce = estimate and len(texts) >= ESTIMATE_FROM
+    tell = estimate and len(texts) >= ESTIMATE_FROM
     bar = progress_bar(total=len(texts), show=progress, desc=method, unit="text")
     started = time.perf_counter()
     try:
         if use_batches:
-            for begin, end in _pieces(len(texts)):
+            for begin, end in timed_pieces(len(texts), _FIRST_PIECE, _PIECE_TEXTS):
                 explanations = batched_integrated_gradients(
                     model,
                     texts[begin:end],
@@ -834,14 +831,14 @@ def global_attributions(
                 )
                 occurrences.add(explanations, begin)
                 bar.update(end - begin)
-                if begin == 0 and announce:
+                if begin == 0 and tell:
                     # extrapolated by length: the texts of a batched pass are not all alike
                     done = sum(map(len, texts[:end]))
                     total = sum(map(len, texts))
                     elapsed = time.perf_counter() - started
-                    _announce(
-                        f"{method} (batched) over {_count(len(texts), 'text')}: about "
-                        f"{_duration(elapsed * total / max(done, 1))} in all (the first "
+                    announce(
+                        f"{method} (batched) over {plural(len(texts), 'text')}: about "
+                        f"{duration(elapsed * total / max(done, 1))} in all (the first "
                         f"{end} took {elapsed:.1f} s)",
                         bar,
                         progress,
@@ -850,11 +847,11 @@ def global_attributions(
             for position, text in enumerate(texts):
                 occurrences.add([_explain_one(model, text, method, settings)], position)
                 bar.update(1)
-                if position + 1 == _PROBE_TEXTS and announce:
+                if position + 1 == _PROBE_TEXTS and tell:
                     each = (time.perf_counter() - started) / _PROBE_TEXTS
-                    _announce(
-                        f"{method} over {_count(len(texts), 'text')}: about "
-                        f"{_duration(each * len(texts))} in all ({each:.2f} s per text over "
+                    announce(
+                        f"{method} over {plural(len(texts), 'text')}: about "
+                        f"{duration(each * len(texts))} in all ({each:.2f} s per text over "
                         f"the first {_PROBE_TEXTS})",
                         bar,
                         progress,
@@ -893,15 +890,6 @@ def _check_settings(method: str, use_batches: bool, settings: dict) -> None:
         )
 
 
-def _pieces(n: int) -> list[tuple[int, int]]:
-    """Texts ``[begin, end)`` per batched call: a small first piece, timed for the estimate,
-    then pieces of ``_PIECE_TEXTS`` (a bar that moves; explanations not all kept)."""
-    bounds = [0, min(n, _FIRST_PIECE)]
-    while bounds[-1] < n:
-        bounds.append(min(n, bounds[-1] + _PIECE_TEXTS))
-    return list(zip(bounds[:-1], bounds[1:], strict=True))
-
-
 def _explain_one(
     model: TextModel, text: str, method: str, settings: dict
 ) -> Explanation | FailedExplanation:
@@ -909,25 +897,6 @@ def _explain_one(
         return explain(model, text, method, **settings)
     except Exception as exc:  # one odd text must not cost the explanations of the others
         return FailedExplanation(text, describe_error(exc))
-
-
-def _announce(message: str, bar: Any, show: bool) -> None:
-    """Log ``message``; when progress is shown, also write it above the bar."""
-    logger.info(message)
-    if show:
-        bar.write(message, file=sys.stderr)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 # -------------------------------------------------------------- the linear baseline

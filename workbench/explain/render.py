@@ -51,6 +51,8 @@ __all__ = ["explanation_html", "show"]
 # by people with the common red-green colour-vision deficiencies.
 BLUE = (33, 102, 172)
 RED = (178, 24, 43)
+# A word or point with no effect either way, or outside the slice looked at.
+GREY = (150, 150, 150)
 INK = "#1a1a1a"
 MUTED = "#6b6b6b"
 ATTENTION_CAPTION = "attention — where the model looked, not why"
