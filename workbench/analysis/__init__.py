@@ -60,8 +60,10 @@ from workbench.analysis.embedding_map import (
 )
 from workbench.analysis.examples import Examples, TermIndex
 from workbench.analysis.influence import (
+    Checkpoint,
     InfluenceResult,
     KeepCheckpoints,
+    RemovalCheck,
     influence,
     load_checkpoints,
     removal_check,
@@ -91,6 +93,8 @@ from workbench.analysis.word_attributions import (
 )
 
 __all__ = [
+    "Checkpoint",
+    "RemovalCheck",
     "GENERATORS",
     "AnalysisReport",
     "BehaviourTest",
