@@ -11,7 +11,8 @@ workbench.analysis.minimal_flip runs with each search:
 - transformer: auto (HotFlip + lexicon + deletion), lexicon (+ deletion), deletion only,
   all guided by integrated gradients; and the named baseline, the same auto search
   unguided (every position in text order, explain_method="none", max_positions unbounded);
-- TF-IDF: lexicon (+ deletion) and deletion only, guided by SHAP (exact up to 8 words).
+- TF-IDF: lexicon (+ deletion) and deletion only, guided by SHAP (exact up to 8 words),
+  and the lexicon search unguided (the baseline).
 
 For each: the share of sentences flipped within --max-edits, the mean number of edits of
 the flips, the mean model calls per sentence (predict_proba texts + explanation evaluations
@@ -57,6 +58,11 @@ SEARCHES = [  # (model, name, settings)
     ),
     ("tfidf", "lexicon + deletion", {"method": "lexicon"}),
     ("tfidf", "deletion", {"method": "deletion"}),
+    (
+        "tfidf",
+        "lexicon + deletion, unguided (baseline)",
+        {"method": "lexicon", "explain_method": "none", "max_positions": 10_000},
+    ),
 ]
 
 
