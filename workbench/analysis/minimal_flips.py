@@ -64,7 +64,7 @@ from workbench.explain.gradients import supports_gradients
 from workbench.explain.methods import explain, supported_methods
 from workbench.explain.render import BLUE, INK, MUTED, RED, shade
 from workbench.model import ClassifierNetwork
-from workbench.progress import progress_bar
+from workbench.progress import plural, progress_bar
 from workbench.tokenizer import Word, WordTokenizer, split_words
 
 __all__ = [
@@ -181,7 +181,7 @@ class Flip:
         if not self.found:
             return f"no flip: {self.reason}; the prediction stays {before}"
         after = f"{self.label_after} ({self.probabilities_after.max():.2f})"
-        edits = f"{self.num_edits} edit{'s' if self.num_edits != 1 else ''}"
+        edits = plural(self.num_edits, "edit")
         return f"{before} -> {after} with {edits}: {self.diff_text()}"
 
     def diff_text(self, style: Literal["markdown", "brackets"] = "markdown") -> str:
@@ -232,7 +232,7 @@ class Flip:
         before = f"{_esc(self.label_before)} ({self.probabilities_before.max():.3f})"
         if self.found:
             after = f"{_esc(self.label_after)} ({self.probabilities_after.max():.3f})"
-            edits = f"{self.num_edits} edit{'s' if self.num_edits != 1 else ''}"
+            edits = plural(self.num_edits, "edit")
             header = f"<b>{before} → {after}</b> with {edits}"
         else:
             header = f"<b>no flip</b>: {_esc(self.reason)}; the prediction stays {before}" + (
@@ -706,7 +706,7 @@ def minimal_flip(
     if flipped is None:
         aim = f"to {target!r}" if target_index is not None else "to another class"
         reason = (
-            f"no edit of at most {max_edits} word{'s' if max_edits != 1 else ''} found that "
+            f"no edit of at most {plural(max_edits, 'word')} found that "
             f"flips the prediction {aim} ({candidates} edited texts tried)"
         )
     return Flip(
