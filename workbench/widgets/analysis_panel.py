@@ -76,6 +76,7 @@ from workbench.widgets._base import (
     message_html,
     show_figures,
 )
+from workbench.widgets.explain_panel import _budget, _short
 
 __all__ = ["TAB_TITLES", "AnalysisPanel", "analysis_panel"]
 
@@ -83,24 +84,6 @@ TAB_TITLES = ("Slices", "Words", "Behaviour", "Map", "This example")
 _CUSTOM = "__custom__"
 # Rows of a table shown at once (misclassified examples, failing cases, neighbours).
 _ROWS_SHOWN = 20
-# Characters of a text in a dropdown entry.
-_SHORT = 70
-
-
-def _short(text: str, width: int = _SHORT) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _int_box(description: str, value: int, low: int, high: int, width: str = "200px"):
-    return widgets.BoundedIntText(
-        value=value,
-        min=low,
-        max=high,
-        description=description,
-        style={"description_width": "initial"},
-        layout={"width": width},
-    )
 
 
 def _fmt(value: float | None, pattern: str = "{:.3f}") -> str:
@@ -233,7 +216,8 @@ class AnalysisPanel(Panel):
         self.slice_query = widgets.Text(placeholder="a word, e.g. not, or a regex", layout=wide)
         self.slice_kind = widgets.ToggleButtons(options=["word", "regex"], value="word")
         self.measure_button = button("Measure", style="primary", icon="table")
-        self.min_support = _int_box("min support", max(3, min(20, len(ex) // 50)), 1, 10**6)
+        support = max(3, min(20, len(ex) // 50))  # texts a word needs to be tested
+        self.min_support = _budget("min support", support, 1, 10**6, 1, "200px")
         self.discover_button = button("Find error slices", icon="search")
         self.slice_view = widgets.HTML()
         self.slice_errors = widgets.Dropdown(options=[], layout=wide)
@@ -246,17 +230,17 @@ class AnalysisPanel(Panel):
         self.words_class = widgets.Dropdown(
             options=[(str(c), i) for i, c in enumerate(ex.classes)], layout={"width": "200px"}
         )
-        self.max_texts = _int_box("max texts", min(max_texts, len(ex)), 1, len(ex))
-        self.shap_max_evals = _int_box("SHAP max_evals", 200, 20, 100_000)
-        self.lime_num_samples = _int_box("LIME num_samples", 200, 20, 100_000)
-        self.ig_steps = _int_box("IG steps", 20, 2, 2000, "140px")
+        self.max_texts = _budget("max texts", min(max_texts, len(ex)), 1, len(ex), 1, "200px")
+        self.shap_max_evals = _budget("SHAP max_evals", 200, 20, 100_000, 1, "200px")
+        self.lime_num_samples = _budget("LIME num_samples", 200, 20, 100_000, 1, "200px")
+        self.ig_steps = _budget("IG steps", 20, 2, 2000, 1, "140px")
         self.estimate_button = button("Estimate", icon="clock-o")
         self.words_estimate = widgets.HTML()
         self.words_button = button("Global words", style="primary", icon="bar-chart")
         self.words_view = widgets.HTML()
         self.words_figure = widgets.Output()
         # Behaviour
-        self.max_cases = _int_box("cases per test", max_cases, 1, 100_000)
+        self.max_cases = _budget("cases per test", max_cases, 1, 100_000, 1, "200px")
         self.behaviour_button = button("Run tests", style="primary", icon="check")
         self.behaviour_table = widgets.HTML()
         self.behaviour_test = widgets.Dropdown(options=[], layout=wide)
@@ -272,7 +256,7 @@ class AnalysisPanel(Panel):
         self.map_point = widgets.Dropdown(options=[], layout=wide)
         self.map_explain_button = button("Explain this point", icon="search")
         # This example
-        self.example_index = _int_box("example (row)", 0, 0, len(ex) - 1)
+        self.example_index = _budget("example (row)", 0, 0, len(ex) - 1, 1, "200px")
         self.example_view = widgets.HTML()
         self.example_method = widgets.Dropdown(options=self.methods, layout={"width": "260px"})
         if "shap" in self.methods:
