@@ -719,3 +719,15 @@ def test_notebook_data_names_a_missing_column(no_data_variables, tmp_path, monke
     monkeypatch.setenv("WORKBENCH_DATA", str(own_table(tmp_path / "mine.csv")))
     with pytest.raises(InputError, match="text"):
         notebook_data()  # its columns are review and sentiment
+
+
+def test_validation_data_takes_a_pair_or_labeled_texts():
+    from workbench.data.texts import validation_data
+
+    pair = validation_data((["good", "bad"], ["pos", "neg"]))
+    loaded = validation_data(LabeledTexts(["good", "bad"], ["pos", "neg"], "val.csv"))
+    assert (pair.texts, pair.labels) == (loaded.texts, loaded.labels)
+    with pytest.raises(InputError, match="val.csv: the texts have no labels"):
+        validation_data(LabeledTexts(["good"], None, "val.csv"))
+    with pytest.raises(InputError, match=r"\(texts, labels\) pair or LabeledTexts"):
+        validation_data(["good", "bad", "ugly"])

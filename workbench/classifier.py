@@ -126,7 +126,7 @@ class TextClassifier(TextEstimatorMixin, ClassifierMixin, BaseEstimator):
         labels: Sequence,
         *,
         soft_labels: np.ndarray | None = None,
-        validation: tuple[Sequence[str], Sequence] | None = None,
+        validation: tuple[Sequence[str], Sequence] | LabeledTexts | None = None,
         val_size: float = 0.1,
         callbacks: Sequence[Callback] = (),
         stop_event: threading.Event | None = None,
@@ -141,9 +141,10 @@ class TextClassifier(TextEstimatorMixin, ClassifierMixin, BaseEstimator):
                 sorted label order (what ``classes_`` will be). Training then minimises
                 :func:`workbench.train.distillation_loss`. With soft labels a label may be
                 ``None``: that text (e.g. an augmented one) learns from the teacher only.
-            validation: ``(texts, labels)`` for early stopping, the best checkpoint and the
-                calibration temperature. Without it, ``val_size`` of the gold-labelled
-                training rows is held out (stratified, soft labels split with their texts);
+            validation: ``(texts, labels)`` or ``LabeledTexts`` for early stopping, the best
+                checkpoint and the calibration temperature. Without it, ``val_size`` of the
+                gold-labelled training rows is held out (stratified, soft labels split with
+                their texts);
                 ``val_size=0`` trains on everything, keeps the last weights and does not
                 calibrate.
             callbacks, stop_event, checkpoint_dir, progress: passed to :func:`workbench.train.fit`.
@@ -386,7 +387,7 @@ def _hold_out(
     texts: list[str],
     labels: list,
     gold: list[int],
-    validation: tuple[Sequence[str], Sequence] | None,
+    validation: tuple[Sequence[str], Sequence] | LabeledTexts | None,
     val_size: float,
     config: TrainConfig,
 ) -> tuple[np.ndarray, LabeledTexts | None]:

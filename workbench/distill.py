@@ -366,7 +366,7 @@ def transfer_set(
     val_size: float = 0.1,
     seed: int = 0,
     cache_dir: str | os.PathLike | None = None,
-    validation: tuple[Sequence[str], Sequence] | None = None,
+    validation: tuple[Sequence[str], Sequence] | LabeledTexts | None = None,
     progress: bool = True,
 ) -> TransferSet:
     """Hold out validation, augment the rest and let the teacher label it all.
@@ -408,7 +408,7 @@ def distill(
     student: TextClassifier | None = None,
     augment_per_text: int = 0,
     cache_dir: str | os.PathLike | None = None,
-    validation: tuple[Sequence[str], Sequence] | None = None,
+    validation: tuple[Sequence[str], Sequence] | LabeledTexts | None = None,
     **fit_kwargs: Any,
 ) -> TextClassifier:
     """Train ``student`` on ``texts`` with the teacher's soft labels; returns the student.

@@ -210,11 +210,23 @@ def validate_labeled(data: LabeledTexts, *, min_classes: int = 2) -> None:
         )
 
 
-def validation_data(validation: tuple[Sequence, Sequence]) -> LabeledTexts:
-    """A ``(texts, labels)`` validation pair as checked ``LabeledTexts``."""
+def validation_data(validation: tuple[Sequence, Sequence] | LabeledTexts) -> LabeledTexts:
+    """A ``(texts, labels)`` validation pair, or ``LabeledTexts`` (what ``load_table`` and
+    the splits return), as checked ``LabeledTexts``."""
+    texts: Sequence
+    labels: Sequence
+    if isinstance(validation, LabeledTexts):
+        texts, labels = validation.texts, validation.require_labels()
+    elif isinstance(validation, (tuple, list)) and len(validation) == 2:
+        texts, labels = validation
+    else:
+        raise InputError(
+            "validation must be a (texts, labels) pair or LabeledTexts, got "
+            f"{type(validation).__name__}"
+        )
     data = LabeledTexts(
-        as_text_list(validation[0], "validation texts"),
-        plain_labels(validation[1]),
+        as_text_list(texts, "validation texts"),
+        plain_labels(labels),
         source="validation data",
     )
     validate_labeled(data)

@@ -57,7 +57,7 @@ MODEL_TYPE = "pretrained-encoder"
 def _split_for_fit(
     texts: Sequence[str],
     labels: Sequence,
-    validation: tuple[Sequence[str], Sequence] | None,
+    validation: tuple[Sequence[str], Sequence] | LabeledTexts | None,
     val_size: float,
     seed: int,
 ) -> tuple[LabeledTexts, LabeledTexts | None]:
@@ -128,7 +128,7 @@ class PretrainedEncoderClassifier(_PieceModel, TextEstimatorMixin, ClassifierMix
         texts: Sequence[str],
         labels: Sequence,
         *,
-        validation: tuple[Sequence[str], Sequence] | None = None,
+        validation: tuple[Sequence[str], Sequence] | LabeledTexts | None = None,
         val_size: float = 0.1,
         callbacks: Sequence[Callback] = (),
         stop_event: threading.Event | None = None,
