@@ -69,7 +69,15 @@ from workbench.analysis.influence import (
     removal_check,
 )
 from workbench.analysis.lexicon import SentimentLexicon, load_lexicon
-from workbench.analysis.minimal_flips import Flip, minimal_flip, minimal_flips
+from workbench.analysis.minimal_flips import (
+    FLIP_METHODS,
+    Flip,
+    FlipEdit,
+    hotflip_candidates,
+    minimal_flip,
+    minimal_flips,
+    supports_hotflip,
+)
 from workbench.analysis.perturbations import GENERATORS, Generator, Perturbation
 from workbench.analysis.report import AnalysisReport, analyze
 from workbench.analysis.slices import (
@@ -93,6 +101,10 @@ from workbench.analysis.word_attributions import (
 )
 
 __all__ = [
+    "FLIP_METHODS",
+    "FlipEdit",
+    "hotflip_candidates",
+    "supports_hotflip",
     "Checkpoint",
     "RemovalCheck",
     "GENERATORS",
