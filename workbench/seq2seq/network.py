@@ -59,7 +59,8 @@ def _check_length(length: int, maximum: int, what: str, setting: str) -> None:
 
 
 class Seq2SeqTransformer(nn.Module):
-    """Source and target embeddings with positions, encoder and decoder stacks, a head."""
+    """Source and target embeddings with positions (``config.positions``: fixed sinusoids,
+    the default, or learned vectors), encoder and decoder stacks, a head."""
 
     def __init__(self, config: Seq2SeqConfig) -> None:
         super().__init__()
