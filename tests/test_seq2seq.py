@@ -233,6 +233,32 @@ def test_fit_takes_two_lists_and_a_validation_tuple():
     assert {"val_loss", "val_accuracy", "val_token_accuracy"} <= set(model.history_.epochs[0])
 
 
+def test_the_stop_button_ends_training_with_the_best_weights_kept():
+    import threading
+
+    from workbench.train import Callback
+
+    stop = threading.Event()
+
+    class StopAfterTwoEpochs(Callback):
+        def on_epoch_end(self, state):
+            if state.epoch == 1:
+                stop.set()
+
+    model = Translator(
+        Seq2SeqConfig(**SEQ2SEQ_PRESETS["tiny"]),
+        TrainConfig(num_epochs=50, batch_size=4, device="cpu", patience=50),
+    ).fit(
+        PAIRS,
+        validation=PAIRS[:2],
+        callbacks=[StopAfterTwoEpochs()],
+        stop_event=stop,
+        progress=False,
+    )
+    assert model.history_.interrupted and len(model.history_.epochs) == 2
+    assert model.history_.best_epoch in (1, 2)
+
+
 # --- artifacts --------------------------------------------------------------------------
 
 
