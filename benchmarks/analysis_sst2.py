@@ -66,7 +66,7 @@ def saved_or_trained(directory: Path, train_and_save, seconds: dict, name: str):
     """The model saved in ``directory``, or a new one trained (timed) and saved there."""
     from workbench import load_model
 
-    if (directory / "workbench.json").is_file():
+    if (directory / "config.json").is_file():
         return load_model(directory)
     started = time.perf_counter()
     model = train_and_save()
@@ -173,7 +173,14 @@ def analyse(name: str, model, dev, args) -> dict:
         examples, min_support=args.min_support, top=args.top, seed=args.seed, progress=False
     )
     suite = run_suite(
-        model, sentiment_suite(), dev.texts, dev.labels, seed=args.seed, progress=False
+        model,
+        sentiment_suite(),
+        dev.texts,
+        dev.labels,
+        positive=1,  # SST-2's labels
+        negative=0,
+        seed=args.seed,
+        progress=False,
     )
     seconds = time.perf_counter() - started
     accuracy = float(examples.correct("accuracy").mean())
