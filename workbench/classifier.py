@@ -20,15 +20,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from workbench.artifacts import (
     ARTIFACT_FORMAT,
     check_artifact,
     check_labels,
-    check_tensor_shapes,
+    load_network,
     read_json,
     write_artifact,
     write_json,
@@ -338,27 +337,10 @@ class TextClassifier(TextEstimatorMixin, ClassifierMixin, BaseEstimator):
                 f"embeds {model_config.vocab_size}; the files do not belong together: save the "
                 "model again"
             )
-        with torch.device("meta"):  # shapes only: nothing is allocated until they match
-            promised = build_model(model_config).state_dict()
-        check_tensor_shapes(
-            path / "model.safetensors", {name: tuple(t.shape) for name, t in promised.items()}
-        )
-        clf.model_ = build_model(model_config)
-        try:
-            clf.model_.load_state_dict(load_file(path / "model.safetensors"))
-        except (SafetensorError, RuntimeError, OSError) as exc:
-            raise InputError(
-                f"{path}/model.safetensors: corrupt or does not match config.json ({exc})"
-            ) from exc
+        clf.model_ = load_network(path, lambda: build_model(model_config))
         clf.device_ = resolve_device(device)
         clf.model_.to(clf.device_).eval()
-        history = read_json(path / "metrics.json").get("history", {})
-        try:
-            clf.history_ = History(**history)
-        except TypeError as exc:
-            raise InputError(
-                f"{path}/metrics.json: malformed training history ({exc}); save the model again"
-            ) from exc
+        clf.history_ = History.from_artifact(path)
         return clf
 
 
