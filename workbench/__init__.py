@@ -20,7 +20,13 @@ if TYPE_CHECKING:  # what mypy and editors see; at run time __getattr__ imports 
     from workbench.baselines import TfidfLogisticRegression
     from workbench.classifier import TextClassifier
     from workbench.compare import Comparison, compare, register_model, registered_models
-    from workbench.config import ModelConfig, TokenizerConfig, TrainConfig
+    from workbench.config import (
+        SEQ2SEQ_PRESETS,
+        ModelConfig,
+        Seq2SeqConfig,
+        TokenizerConfig,
+        TrainConfig,
+    )
     from workbench.data import (
         LabeledTexts,
         load_reviews,
@@ -38,6 +44,7 @@ if TYPE_CHECKING:  # what mypy and editors see; at run time __getattr__ imports 
         TransformerClassifier,
         build_model,
     )
+    from workbench.seq2seq import Translator
     from workbench.tokenizer import WordTokenizer
     from workbench.train import Callback, History, TrainState, resolve_device, set_seed
 
@@ -53,6 +60,8 @@ _SOURCES = {
     "ModelConfig": "config",
     "TokenizerConfig": "config",
     "TrainConfig": "config",
+    "Seq2SeqConfig": "config",
+    "SEQ2SEQ_PRESETS": "config",
     "LabeledTexts": "data",
     "load_reviews": "data",
     "load_sst2": "data",
@@ -68,6 +77,7 @@ _SOURCES = {
     "ClassifierOutput": "model",
     "TransformerClassifier": "model",
     "build_model": "model",
+    "Translator": "seq2seq",
     "WordTokenizer": "tokenizer",
     "Callback": "train",
     "History": "train",
@@ -77,6 +87,7 @@ _SOURCES = {
 }
 # The public names: those above and __version__ (tests/test_cli_startup.py checks it).
 __all__ = [
+    "SEQ2SEQ_PRESETS",
     "BagOfEmbeddingsClassifier",
     "Callback",
     "ClassifierOutput",
@@ -86,6 +97,7 @@ __all__ = [
     "InputError",
     "LabeledTexts",
     "ModelConfig",
+    "Seq2SeqConfig",
     "TextClassifier",
     "TextModel",
     "TfidfLogisticRegression",
@@ -93,6 +105,7 @@ __all__ = [
     "TrainConfig",
     "TrainState",
     "TransformerClassifier",
+    "Translator",
     "WordTokenizer",
     "__version__",
     "augment",
