@@ -175,6 +175,8 @@ def command_line(
         if value is None or value is False or key in skip:
             continue
         option = "--" + key.replace("_", "-")
+        if isinstance(value, (list, tuple)):  # nargs options: their values, space-separated
+            value = " ".join(map(str, value))
         parts.append(option if value is True else f"{option} {value}")
     return " ".join(parts)
 
