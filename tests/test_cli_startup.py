@@ -61,6 +61,8 @@ def last_json_line(process: subprocess.CompletedProcess) -> dict:
         ["evaluate"],
         ["predict"],
         ["explain"],
+        ["train-seq2seq"],
+        ["translate"],
         ["compare"],
         ["analyze"],
         pytest.param(

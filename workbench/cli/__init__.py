@@ -18,7 +18,8 @@ half a file.
 
 One module per concern: ``common`` (table options, loading a model, output files),
 ``interrupts`` (Ctrl-C and SIGTERM), ``train``, ``score`` (evaluate and predict),
-``explain``, ``analyze`` and ``compare``; this one builds the parser and runs a command.
+``explain``, ``analyze``, ``compare``, ``train_seq2seq`` and ``translate`` (sequence to
+sequence); this one builds the parser and runs a command.
 
 Starting is cheap: ``workbench --help`` imports none of the command modules, a command's
 module is imported (and its options added) only once the command is chosen, and those
@@ -61,6 +62,8 @@ COMMAND_HELP = {
     "analyze": "a model across a table: slices, error words, global attributions, tests",
     "compare": "train several models on one split and print a leaderboard",
     "serve": "serve a saved model's predictions and explanations over HTTP",
+    "train-seq2seq": "train a sequence-to-sequence translator and save the artifact",
+    "translate": "translate a sentence with a seq2seq model; explain each generated word",
 }
 # Each command's module, the function there that adds its options to its parser, and the
 # one that runs it; imported only when the command is chosen.
@@ -72,6 +75,12 @@ _COMMANDS = {
     "analyze": ("workbench.cli.analyze", "_add_analyze_arguments", "_analyze"),
     "compare": ("workbench.cli.compare", "_add_compare_arguments", "_compare"),
     "serve": ("workbench.serve.cli", "add_serve_arguments", "serve_command"),
+    "train-seq2seq": (
+        "workbench.cli.train_seq2seq",
+        "_add_train_seq2seq_arguments",
+        "_train_seq2seq",
+    ),
+    "translate": ("workbench.cli.translate", "_add_translate_arguments", "_translate"),
 }
 
 
