@@ -167,13 +167,20 @@ def test_a_point_picked_on_the_map_is_explained(panel):
     assert "approximation" in plain_text(panel.influence_view.value)
 
 
-def test_colouring_by_the_measured_slice(panel):
+def test_colouring_by_the_measured_slice(panel, trained, reviews):
+    fresh = analysis_panel(trained[0], reviews[2], background=False)
+    fresh.color_by.value = "slice"
+    assert fresh.draw_map() is False and "measure a slice first" in fresh.error
+
     panel.slice_choice.value = dict(panel.slice_choice.options)["domain = films"]
     panel.measure()
     panel.color_by.value = "slice"
-    assert panel.draw_map()
-    figure_names = panel.map_output.outputs[0]["data"]["text/plain"]
-    assert figure_names  # a figure is shown
+    assert panel.draw_map(), panel.error
+    assert panel.map_output.outputs  # the figure, as the front end renders it
+    figure = panel.map.figure(color_by=panel.slice_result.slice)
+    inside = [t for t in figure.data if t.name.startswith("in domain = films")]
+    films = sorted(i for i, d in enumerate(reviews[2].domain) if d == "films")
+    assert len(inside) == 1 and sorted(inside[0].customdata) == films
 
 
 def test_a_pipeline_gets_no_gradients_and_influence_is_refused(reviews):
