@@ -13,6 +13,7 @@ in the panel as messages.
 from __future__ import annotations
 
 import html
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,7 +23,6 @@ from workbench.errors import InputError
 from workbench.estimators import check_fitted
 from workbench.explain.generation import GenerationExplanation, explain_translation
 from workbench.widgets._base import Panel, button, labelled, show_figures
-from workbench.widgets.explain_panel import _short
 
 __all__ = ["PANEL_METHODS", "TranslatePanel", "translate_panel"]
 
@@ -98,7 +98,8 @@ class TranslatePanel(Panel):
             value=first, placeholder="Type a source sentence", layout={"width": "640px"}
         )
         self.example = widgets.Dropdown(
-            options=[("(type your own above)", "")] + [(_short(t), t) for t in self.examples],
+            options=[("(type your own above)", "")]
+            + [(textwrap.shorten(t, 70, placeholder="…"), t) for t in self.examples],
             value=first,
             layout={"width": "640px"},
         )
