@@ -90,6 +90,7 @@ ADDED_NAMES = [
     "SyntheticCorpus",
     "make_synthetic_corpus",
     "read_parallel_files",
+    "shorten",
 ]
 
 

@@ -57,7 +57,7 @@ from workbench.analysis.word_attributions import (
     global_attributions,
 )
 from workbench.compare.result import json_safe
-from workbench.data import as_text_list, check_count, plain
+from workbench.data import as_text_list, check_count, plain, shorten
 from workbench.errors import InputError, describe_error
 from workbench.estimators import TextModel, check_fitted
 from workbench.explain.methods import GRADIENT_METHODS, PERTURBATION_METHODS, unsupported_message
@@ -799,7 +799,7 @@ def _map_html(emap: EmbeddingMap) -> str:
         )
     points = []
     for i, row in enumerate(frame.to_dict("records")):
-        tip = f"{_short(row['text'])} — predicted {row['prediction']}"
+        tip = f"{shorten(row['text'], 200)} — predicted {row['prediction']}"
         if row.get("label") is not None:
             tip += f", label {row['label']}"
         points.append(
@@ -819,10 +819,6 @@ def _map_html(emap: EmbeddingMap) -> str:
         f"{first}, up: {second}. {legend}. Hover over a point for its text."
     )
     return _section("Embedding map", f"<div>{caption}</div>{svg}")
-
-
-def _short(text: str, limit: int = 200) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _failure(failure: Any) -> str:

@@ -35,7 +35,7 @@ from scipy.stats import fisher_exact
 
 from workbench.analysis.examples import PROGRESS_FROM, Examples, is_word
 from workbench.compare.stats import holm
-from workbench.data.texts import check_count
+from workbench.data.texts import check_count, shorten
 from workbench.errors import InputError, describe_error
 from workbench.evaluate import (
     ConfidenceInterval,
@@ -683,7 +683,7 @@ def _map_values(
         except Exception as err:  # the user's function: say where it failed
             raise InputError(
                 f"slice {name!r}: the function raised {describe_error(err, with_type=True)} "
-                f"on data row {i + 1} ({what} {_short(examples.texts[i])})"
+                f"on data row {i + 1} ({what} {repr(shorten(examples.texts[i], 60))})"
             ) from err
         if not isinstance(answer, (bool, np.bool_)):
             raise InputError(
@@ -709,10 +709,6 @@ def _rows(examples: Examples) -> Iterator[dict]:
         if records is not None:
             row.update(records[i])
         yield row
-
-
-def _short(text: str, limit: int = 60) -> str:
-    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def _number(value: float | None) -> float:

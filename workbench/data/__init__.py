@@ -38,11 +38,13 @@ from workbench.data.texts import (
     check_validation_labels,
     plain,
     plain_labels,
+    shorten,
     validate_labeled,
     validation_data,
 )
 
 __all__ = [
+    "shorten",
     "DATA_VARIABLES",
     "LabeledTexts",
     "PLANTED_WORDS",

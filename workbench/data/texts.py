@@ -91,6 +91,13 @@ def as_text_list(texts: Any, what: str = "texts") -> list[str]:
     return texts
 
 
+def shorten(text: str, width: int = 70) -> str:
+    """``text`` on one line, cut to ``width`` characters with an ellipsis: how a long text
+    is shown in a message, a dropdown or a tooltip."""
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def check_utf8(texts: Sequence[str], source: str, row: str = ", data row {row}") -> None:
     """Refuse text that cannot be written as UTF-8: lone surrogates, which is what
     undecodable bytes become in command-line arguments (``$'\\xff'``) and what a JSON

@@ -214,3 +214,18 @@ def html_table(rows: Iterable[Sequence[Any]], header: Iterable[str]) -> str:
         '<table class="wb-table" style="border-collapse:collapse;font-size:13px;margin:4px 0">'
         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     )
+
+
+def int_box(
+    description: str, value: int, low: int, high: int, step: int, width: str
+) -> widgets.BoundedIntText:
+    """A bounded integer box (a budget, a row number), labelled in full."""
+    return widgets.BoundedIntText(
+        value=value,
+        min=low,
+        max=high,
+        step=step,
+        description=description,
+        style={"description_width": "initial"},
+        layout={"width": width},
+    )

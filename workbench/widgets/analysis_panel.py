@@ -63,7 +63,7 @@ from workbench.analysis.slices import (
     suggested_slices,
 )
 from workbench.analysis.word_attributions import GlobalAttributions, global_attributions
-from workbench.data import LabeledTexts, as_text_list, plain
+from workbench.data import LabeledTexts, as_text_list, plain, shorten
 from workbench.errors import InputError, describe_error
 from workbench.estimators import TextModel, check_fitted
 from workbench.explain import Explanation, explain, explanation_html
@@ -72,11 +72,11 @@ from workbench.widgets._base import (
     Panel,
     button,
     html_table,
+    int_box,
     labelled,
     message_html,
     show_figures,
 )
-from workbench.widgets.explain_panel import _budget, _short
 
 __all__ = ["TAB_TITLES", "AnalysisPanel", "analysis_panel"]
 
@@ -217,7 +217,7 @@ class AnalysisPanel(Panel):
         self.slice_kind = widgets.ToggleButtons(options=["word", "regex"], value="word")
         self.measure_button = button("Measure", style="primary", icon="table")
         support = max(3, min(20, len(ex) // 50))  # texts a word needs to be tested
-        self.min_support = _budget("min support", support, 1, 10**6, 1, "200px")
+        self.min_support = int_box("min support", support, 1, 10**6, 1, "200px")
         self.discover_button = button("Find error slices", icon="search")
         self.slice_view = widgets.HTML()
         self.slice_errors = widgets.Dropdown(options=[], layout=wide)
@@ -230,17 +230,17 @@ class AnalysisPanel(Panel):
         self.words_class = widgets.Dropdown(
             options=[(str(c), i) for i, c in enumerate(ex.classes)], layout={"width": "200px"}
         )
-        self.max_texts = _budget("max texts", min(max_texts, len(ex)), 1, len(ex), 1, "200px")
-        self.shap_max_evals = _budget("SHAP max_evals", 200, 20, 100_000, 1, "200px")
-        self.lime_num_samples = _budget("LIME num_samples", 200, 20, 100_000, 1, "200px")
-        self.ig_steps = _budget("IG steps", 20, 2, 2000, 1, "140px")
+        self.max_texts = int_box("max texts", min(max_texts, len(ex)), 1, len(ex), 1, "200px")
+        self.shap_max_evals = int_box("SHAP max_evals", 200, 20, 100_000, 1, "200px")
+        self.lime_num_samples = int_box("LIME num_samples", 200, 20, 100_000, 1, "200px")
+        self.ig_steps = int_box("IG steps", 20, 2, 2000, 1, "140px")
         self.estimate_button = button("Estimate", icon="clock-o")
         self.words_estimate = widgets.HTML()
         self.words_button = button("Global words", style="primary", icon="bar-chart")
         self.words_view = widgets.HTML()
         self.words_figure = widgets.Output()
         # Behaviour
-        self.max_cases = _budget("cases per test", max_cases, 1, 100_000, 1, "200px")
+        self.max_cases = int_box("cases per test", max_cases, 1, 100_000, 1, "200px")
         self.behaviour_button = button("Run tests", style="primary", icon="check")
         self.behaviour_table = widgets.HTML()
         self.behaviour_test = widgets.Dropdown(options=[], layout=wide)
@@ -256,7 +256,7 @@ class AnalysisPanel(Panel):
         self.map_point = widgets.Dropdown(options=[], layout=wide)
         self.map_explain_button = button("Explain this point", icon="search")
         # This example
-        self.example_index = _budget("example (row)", 0, 0, len(ex) - 1, 1, "200px")
+        self.example_index = int_box("example (row)", 0, 0, len(ex) - 1, 1, "200px")
         self.example_view = widgets.HTML()
         self.example_method = widgets.Dropdown(options=self.methods, layout={"width": "260px"})
         if "shap" in self.methods:
@@ -519,7 +519,7 @@ class AnalysisPanel(Panel):
         rows = [
             (
                 int(i),
-                _short(ex.texts[i], 90),
+                shorten(ex.texts[i], 90),
                 ex.labels[i],
                 ex.predictions[i],
                 "n/a" if confidence is None else f"{confidence[i]:.2f}",
@@ -534,7 +534,7 @@ class AnalysisPanel(Panel):
     def _offer_errors(self, mask: np.ndarray) -> None:
         wrong = self._slice_mistakes(mask)
         self.slice_errors.options = [
-            (f"#{i} {_short(self.examples.texts[i])}", int(i)) for i in wrong[:200]
+            (f"#{i} {shorten(self.examples.texts[i])}", int(i)) for i in wrong[:200]
         ]
         self.slice_errors.value = None
 
@@ -758,7 +758,7 @@ class AnalysisPanel(Panel):
             )
             self._map_rows = rows
             self.map_point.options = [
-                (f"#{k} {_short(ex.texts[i])}", int(i)) for k, i in enumerate(rows)
+                (f"#{k} {shorten(ex.texts[i])}", int(i)) for k, i in enumerate(rows)
             ]
             self.map_point.value = None
         colour: str | Slice = self.color_by.value
@@ -865,7 +865,7 @@ class AnalysisPanel(Panel):
         found = self._index.query([text], k=5, progress=False)
         self.neighbours = found
         rows = [
-            (r["rank"], f"{r['similarity']:.3f}", _short(r["text"], 100), r["label"])
+            (r["rank"], f"{r['similarity']:.3f}", shorten(r["text"], 100), r["label"])
             for r in found.to_dict("records")
         ]
         return html_table(rows, ["rank", "cosine", "training text", "label"]) + _muted(
@@ -896,7 +896,7 @@ class AnalysisPanel(Panel):
                 r["kind"],
                 r["rank"],
                 f"{r['score']:+.4g}",
-                _short(r["train_text"], 100),
+                shorten(r["train_text"], 100),
                 r["train_label"],
             )
             for r in frame.to_dict("records")

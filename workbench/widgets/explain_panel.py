@@ -32,6 +32,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from workbench.artifacts import atomic_write
+from workbench.data import shorten
 from workbench.errors import InputError, describe_error
 from workbench.estimators import TextModel
 from workbench.explain import (
@@ -54,6 +55,7 @@ from workbench.explain.perturbation import MAX_EXACT_WORDS
 from workbench.widgets._base import (
     Panel,
     button,
+    int_box,
     labelled,
     message_html,
     show_figures,
@@ -80,26 +82,6 @@ METHOD_NOTES = {
     "gradient-x-input": "one gradient per class · cheapest, noisiest",
     "attention": "where the model looked, not why · one forward pass",
 }
-
-
-def _short(text: str, width: int = 70) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _budget(
-    description: str, value: int, low: int, high: int, step: int, width: str
-) -> widgets.BoundedIntText:
-    """A bounded integer box for one method's budget, labelled in full."""
-    return widgets.BoundedIntText(
-        value=value,
-        min=low,
-        max=high,
-        step=step,
-        description=description,
-        style={"description_width": "initial"},
-        layout={"width": width},
-    )
 
 
 class ExplainPanel(Panel):
@@ -148,7 +130,7 @@ class ExplainPanel(Panel):
             layout={"width": "640px", "height": "70px"},
         )
         self.example = widgets.Dropdown(
-            options=[("(type your own above)", "")] + [(_short(t), t) for t in self.examples],
+            options=[("(type your own above)", "")] + [(shorten(t), t) for t in self.examples],
             value=first,
             layout=wide,
         )
@@ -167,9 +149,9 @@ class ExplainPanel(Panel):
             value="partition",
             layout={"width": "260px"},
         )
-        self.shap_max_evals = _budget("SHAP max_evals", 500, 20, 100_000, 100, "210px")
-        self.lime_num_samples = _budget("LIME num_samples", 1000, 20, 100_000, 100, "220px")
-        self.ig_steps = _budget("IG steps", 50, 2, 2000, 10, "160px")
+        self.shap_max_evals = int_box("SHAP max_evals", 500, 20, 100_000, 100, "210px")
+        self.lime_num_samples = int_box("LIME num_samples", 1000, 20, 100_000, 100, "220px")
+        self.ig_steps = int_box("IG steps", 50, 2, 2000, 10, "160px")
         self.explain_button = button("Explain", style="primary", icon="search")
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="methods")
         self.highlight = widgets.HTML()
