@@ -12,7 +12,8 @@ and at the step where the word is the decoder's input (shift-att, Chen et al. 20
 over layers and heads and per layer. Comprehensiveness: the probability a target token
 loses when the ``--k`` source words a method ranks highest for it are deleted, beside
 deleting ``--k`` random words (``--draws`` per step), with a bootstrap interval of the
-difference over sentences. Seconds are wall time per method over all pairs.
+difference over sentences. Seconds are wall time per method over all pairs, explaining on
+``--explain-threads`` threads (training uses ``--threads``).
 
     python benchmarks/seq2seq_alignment.py --threads 2 --n 200
     python benchmarks/seq2seq_alignment.py --model DIR --n 500 --steps 64
@@ -23,6 +24,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import torch
 from _common import (
     RESULTS,
     add_machine_args,
@@ -46,6 +48,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=32, help="integrated gradients' steps")
     parser.add_argument("--k", type=int, default=1, help="source words deleted per step")
     parser.add_argument("--draws", type=int, default=10, help="random deletions per step")
+    parser.add_argument(
+        "--explain-threads",
+        type=int,
+        default=1,
+        help="torch threads while explaining (default 1: the network is tiny, and on a busy "
+        "machine more threads mostly wait for each other)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--save", type=Path, help="save the trained Translator here")
     parser.add_argument("--out", type=Path, default=RESULTS / "seq2seq_alignment.json")
@@ -63,6 +72,7 @@ def main() -> None:
         training["train_seconds"] = time.perf_counter() - started
         if args.save:
             translator.save(args.save)
+    torch.set_num_threads(args.explain_threads)
     pairs = corpus.test[: args.n]
     quality = translator.evaluate(pairs)
     training["test_exact_match"] = quality["exact_match"]
