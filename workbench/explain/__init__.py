@@ -6,6 +6,16 @@ uses the same absence convention (deletion), documented in :mod:`workbench.expla
 """
 
 from workbench.explain.agreement import agreement, agreement_matrix, stability
+from workbench.explain.alignment import (
+    AlignmentScores,
+    AlignmentStudy,
+    alignment_error_rate,
+    alignment_scores,
+    alignment_study,
+    alignments_from_matrix,
+    random_baseline,
+    score_explanations,
+)
 from workbench.explain.base import (
     Explanation,
     FailedExplanation,
@@ -25,6 +35,12 @@ from workbench.explain.faithfulness import (
     sufficiency,
 )
 from workbench.explain.figures import attention_figure, top_words_figure
+from workbench.explain.generation import (
+    GENERATION_METHODS,
+    GenerationExplanation,
+    explain_translation,
+    step_comprehensiveness,
+)
 from workbench.explain.methods import METHODS, explain, supported_methods, unsupported_message
 from workbench.explain.plausibility import plausibility, rationale_mask
 from workbench.explain.reasons import same_reasons
@@ -32,6 +48,18 @@ from workbench.explain.render import explanation_html, show
 from workbench.explain.scorecard import Scorecard, scorecard
 
 __all__ = [
+    "AlignmentScores",
+    "AlignmentStudy",
+    "alignment_error_rate",
+    "alignment_scores",
+    "alignment_study",
+    "alignments_from_matrix",
+    "random_baseline",
+    "score_explanations",
+    "GENERATION_METHODS",
+    "GenerationExplanation",
+    "explain_translation",
+    "step_comprehensiveness",
     "BINS",
     "METHODS",
     "Scorecard",
