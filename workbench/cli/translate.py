@@ -111,9 +111,7 @@ def _translate(args: argparse.Namespace) -> None:
     explanation = None
     if method != "none" and translation.tokens:
         explanation = _explain(translator, translation, method, args)
-        shown = "attention-shifted" if method == "attention-shifted" else None
-        matrix_name = shown or method
-        print(_top_source_words(explanation, matrix_name, args.top))
+        print(_top_source_words(explanation, method, args.top))
         for note in explanation.notes:
             if note not in translation.notes:
                 print(f"note: {note}")
