@@ -1,5 +1,6 @@
 """ipywidgets panels over the workbench: train a model, compare models, explain predictions,
-analyse a model across a dataset.
+analyse a model across a dataset, translate and see which source words each target word
+came from.
 
 Each builder returns a panel (an ``ipywidgets.VBox`` whose controls are attributes) and
 never displays it: show it as a cell's last expression or with ``display(panel)``. The
@@ -13,6 +14,7 @@ from workbench.widgets.analysis_panel import AnalysisPanel, analysis_panel
 from workbench.widgets.compare_panel import ComparePanel, compare_panel
 from workbench.widgets.explain_panel import ExplainPanel, explain_panel, supported_methods
 from workbench.widgets.train_panel import MODEL_PRESETS, TrainPanel, train_panel
+from workbench.widgets.translate_panel import TranslatePanel, translate_panel
 
 __all__ = [
     "MODEL_PRESETS",
@@ -20,9 +22,11 @@ __all__ = [
     "ComparePanel",
     "ExplainPanel",
     "TrainPanel",
+    "TranslatePanel",
     "analysis_panel",
     "compare_panel",
     "explain_panel",
     "supported_methods",
     "train_panel",
+    "translate_panel",
 ]
