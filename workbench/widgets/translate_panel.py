@@ -13,12 +13,12 @@ in the panel as messages.
 from __future__ import annotations
 
 import html
-import textwrap
 from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as widgets
 
+from workbench.data import shorten
 from workbench.errors import InputError
 from workbench.estimators import check_fitted
 from workbench.explain.generation import GenerationExplanation, explain_translation
@@ -98,8 +98,7 @@ class TranslatePanel(Panel):
             value=first, placeholder="Type a source sentence", layout={"width": "640px"}
         )
         self.example = widgets.Dropdown(
-            options=[("(type your own above)", "")]
-            + [(textwrap.shorten(t, 70, placeholder="…"), t) for t in self.examples],
+            options=[("(type your own above)", "")] + [(shorten(t), t) for t in self.examples],
             value=first,
             layout={"width": "640px"},
         )
