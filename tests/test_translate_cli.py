@@ -208,3 +208,13 @@ def test_method_names_agree_with_the_explainers():
 
     assert translate_cli.GENERATION_METHOD_NAMES == GENERATION_METHODS
     assert set(ATTENTION_READINGS) <= set(translate_cli.METHOD_CHOICES)
+
+
+def test_a_classifier_is_not_a_translator(tmp_path, capsys):
+    from workbench.baselines import TfidfLogisticRegression
+
+    texts, labels = ["good film", "bad film", "great fun", "awful mess"], ["pos", "neg"] * 2
+    TfidfLogisticRegression().fit(texts, labels).save(tmp_path / "clf")
+    code, _, err = run(["translate", "--model", tmp_path / "clf", SENTENCE], capsys)
+    assert code == 2 and "not a sequence-to-sequence model" in err
+    assert "workbench train-seq2seq" in err and len(err.strip().splitlines()) == 1
