@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from typing import Any
 
 # The signal that interrupted this run (SIGTERM; Ctrl-C needs no record), for the exit code.
 _received: list[int] = []
@@ -23,3 +24,15 @@ def _interrupted_exit_code() -> int:
 
 def _print_interrupted(detail: str = "") -> None:
     print(f"workbench: interrupted {detail}".rstrip(), file=sys.stderr)
+
+
+def untrained_exit(history: Any, out: Any) -> int | None:
+    """The exit code when training was interrupted before its first validated epoch (said
+    on standard error; nothing is written, so an untrained model never replaces a good
+    artifact at ``out``); None when there is a model to save."""
+    if not (history.interrupted and not history.epochs):
+        return None
+    _print_interrupted(
+        f"before the first epoch was validated; nothing written ({out} is as it was)"
+    )
+    return _interrupted_exit_code()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.cli.common import _data_args, _flag
-from workbench.cli.interrupts import _interrupted_exit_code, _print_interrupted
+from workbench.cli.interrupts import _interrupted_exit_code, _print_interrupted, untrained_exit
 from workbench.config import ENCODER_RECIPE, ModelConfig, TokenizerConfig, TrainConfig
 from workbench.errors import InputError
 
@@ -227,12 +227,8 @@ def _train(args: argparse.Namespace) -> int:
     else:
         clf.fit(train.texts, train.require_labels(), **fit_options)
     history = clf.history_
-    if history.interrupted and not history.epochs:
-        # An untrained model must never replace a good artifact at --out.
-        _print_interrupted(
-            f"before the first epoch was validated; nothing written ({args.out} is as it was)"
-        )
-        return _interrupted_exit_code()
+    if (code := untrained_exit(history, args.out)) is not None:
+        return code
     out = clf.save(args.out)
     if not is_main_process():
         return 0

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.cli.common import _flag
-from workbench.cli.interrupts import _interrupted_exit_code, _print_interrupted
+from workbench.cli.interrupts import _interrupted_exit_code, _print_interrupted, untrained_exit
 from workbench.cli.train import _flag_type, _print_epochs
 from workbench.config import SEQ2SEQ_PRESETS, SEQ2SEQ_RECIPE, Seq2SeqConfig, TrainConfig
 from workbench.errors import InputError
@@ -178,12 +178,8 @@ def _train_seq2seq(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     history = translator.history_
-    if history.interrupted and not history.epochs:
-        # An untrained model must never replace a good artifact at --out.
-        _print_interrupted(
-            f"before the first epoch was validated; nothing written ({args.out} is as it was)"
-        )
-        return _interrupted_exit_code()
+    if (code := untrained_exit(history, args.out)) is not None:
+        return code
     out = translator.save(args.out)
     print(
         f"trained {history.steps} steps in {history.seconds:.1f}s on {history.device} "
