@@ -14,10 +14,11 @@ from workbench.widgets.analysis_panel import AnalysisPanel, analysis_panel
 from workbench.widgets.compare_panel import ComparePanel, compare_panel
 from workbench.widgets.explain_panel import ExplainPanel, explain_panel, supported_methods
 from workbench.widgets.train_panel import MODEL_PRESETS, TrainPanel, train_panel
-from workbench.widgets.translate_panel import TranslatePanel, translate_panel
+from workbench.widgets.translate_panel import PANEL_METHODS, TranslatePanel, translate_panel
 
 __all__ = [
     "MODEL_PRESETS",
+    "PANEL_METHODS",
     "AnalysisPanel",
     "ComparePanel",
     "ExplainPanel",
