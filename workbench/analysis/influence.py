@@ -78,7 +78,7 @@ from workbench.config import ModelConfig, TrainConfig
 from workbench.data import as_text_list, check_count, plain, plain_labels
 from workbench.errors import InputError
 from workbench.estimators import TextModel, check_fitted
-from workbench.progress import announce, duration, progress_bar
+from workbench.progress import announce, duration, progress_bar, timed_pieces
 from workbench.threads import CpuThreads
 from workbench.train import Callback, TrainState
 
@@ -513,14 +513,11 @@ def influence(
     )
     scores = np.zeros((len(tests), len(train)))
     order = np.argsort([len(i) for i in train_ids], kind="stable")  # little padding
-    bounds = [0, min(len(order), _FIRST_PIECE)]
-    while bounds[-1] < len(order):
-        bounds.append(min(len(order), bounds[-1] + _PIECE_TEXTS))
     threads = CpuThreads() if device.type == "cpu" else None
     method = "captum.influence.TracInCPFast" if layers == "last" else "captum.influence.TracInCP"
     bar = progress_bar(total=len(train), show=progress, desc=f"influence ({layers})", unit="text")
     try:
-        for number, (begin, end) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        for number, (begin, end) in enumerate(timed_pieces(len(order), _FIRST_PIECE, _PIECE_TEXTS)):
             if threads is not None:
                 threads.adjust()
             rows = order[begin:end]
